@@ -1,0 +1,63 @@
+import type { PeerId } from '../signaling/protocol.js';
+import type { RoomId } from '../signaling/room-id.js';
+
+/** A peer as every instance of the fleet knows it. */
+export interface MemberInfo {
+  readonly peerId: PeerId;
+  readonly username: string | null;
+  /** Milliseconds since the epoch. */
+  readonly joinedAt: number;
+}
+
+/** One active room in the listing. */
+export interface RoomSummary {
+  readonly roomId: RoomId;
+  readonly peerCount: number;
+  readonly createdAt: number;
+}
+
+/** A room and its members at one moment. */
+export interface RoomSnapshot {
+  readonly roomId: RoomId;
+  readonly createdAt: number;
+  readonly members: readonly MemberInfo[];
+}
+
+/** Result of an atomic join: the room as it is with the new member in it, or why not. */
+export type JoinOutcome =
+  | { readonly ok: true; readonly room: RoomSnapshot }
+  | { readonly ok: false; readonly reason: 'room_full' };
+
+/**
+ * What travels between instances about a room. `relay.payload` is the encoded relayed message, so it
+ * is serialised once however many peers and instances receive it.
+ */
+export type RoomEvent =
+  | { readonly kind: 'joined'; readonly member: MemberInfo }
+  | { readonly kind: 'left'; readonly peerId: PeerId }
+  | { readonly kind: 'relay'; readonly from: PeerId; readonly to?: PeerId; readonly payload: string };
+
+export type RoomEventListener = (event: RoomEvent) => void;
+
+/**
+ * Where rooms live: membership (with the room cap enforced atomically) and event delivery.
+ * Delivery guarantee: every listener subscribed to a room when an event is published receives it once,
+ * and events published by one caller arrive in the order they were published. Nothing is persisted:
+ * a listener subscribed after a publish does not see it. A room exists while it has members and is
+ * removed when its last member leaves.
+ */
+export interface Broker {
+  readonly kind: 'memory' | 'redis';
+  /** Starts delivering the room's events to `listener`; resolves once delivery is active. */
+  subscribe(roomId: RoomId, listener: RoomEventListener): Promise<() => Promise<void>>;
+  publish(roomId: RoomId, event: RoomEvent): Promise<void>;
+  /** Adds a member unless the room already has `maxPeers`; creates the room on first join. */
+  join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome>;
+  /** Removes a member; resolves true when it was there. Deletes the room when it becomes empty. */
+  leave(roomId: RoomId, peerId: PeerId): Promise<boolean>;
+  rooms(): Promise<readonly RoomSummary[]>;
+  room(roomId: RoomId): Promise<RoomSnapshot | null>;
+  /** True while the broker can serve joins and deliver events. */
+  isHealthy(): Promise<boolean>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,102 @@
+import type { PeerId } from '../signaling/protocol.js';
+import type { RoomId } from '../signaling/room-id.js';
+import type {
+  Broker,
+  JoinOutcome,
+  MemberInfo,
+  RoomEvent,
+  RoomEventListener,
+  RoomSnapshot,
+  RoomSummary,
+} from './broker.js';
+
+interface StoredRoom {
+  readonly createdAt: number;
+  readonly members: Map<PeerId, MemberInfo>;
+}
+
+/**
+ * The single-process broker: rooms in a Map, events delivered synchronously inside `publish`, in
+ * publish order. A listener that throws does not stop delivery to the others.
+ */
+export class MemoryBroker implements Broker {
+  readonly kind = 'memory' as const;
+  readonly #rooms = new Map<RoomId, StoredRoom>();
+  readonly #listeners = new Map<RoomId, Set<RoomEventListener>>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  async subscribe(roomId: RoomId, listener: RoomEventListener): Promise<() => Promise<void>> {
+    let set = this.#listeners.get(roomId);
+    if (!set) {
+      set = new Set();
+      this.#listeners.set(roomId, set);
+    }
+    set.add(listener);
+    return async () => {
+      const current = this.#listeners.get(roomId);
+      if (!current) return;
+      current.delete(listener);
+      if (current.size === 0) this.#listeners.delete(roomId);
+    };
+  }
+
+  async publish(roomId: RoomId, event: RoomEvent): Promise<void> {
+    const set = this.#listeners.get(roomId);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        listener(event);
+      } catch {
+        // One failing listener must not starve the others; listeners report their own errors.
+      }
+    }
+  }
+
+  async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
+    let room = this.#rooms.get(roomId);
+    if (room && room.members.size >= maxPeers) return { ok: false, reason: 'room_full' };
+    if (!room) {
+      room = { createdAt: this.#now(), members: new Map() };
+      this.#rooms.set(roomId, room);
+    }
+    room.members.set(member.peerId, member);
+    return { ok: true, room: snapshot(roomId, room) };
+  }
+
+  async leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
+    const room = this.#rooms.get(roomId);
+    if (!room || !room.members.delete(peerId)) return false;
+    if (room.members.size === 0) this.#rooms.delete(roomId);
+    return true;
+  }
+
+  async rooms(): Promise<readonly RoomSummary[]> {
+    return [...this.#rooms].map(([roomId, room]) => ({
+      roomId,
+      peerCount: room.members.size,
+      createdAt: room.createdAt,
+    }));
+  }
+
+  async room(roomId: RoomId): Promise<RoomSnapshot | null> {
+    const room = this.#rooms.get(roomId);
+    return room ? snapshot(roomId, room) : null;
+  }
+
+  async isHealthy(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.clear();
+    this.#rooms.clear();
+  }
+}
+
+function snapshot(roomId: RoomId, room: StoredRoom): RoomSnapshot {
+  return { roomId, createdAt: room.createdAt, members: [...room.members.values()] };
+}

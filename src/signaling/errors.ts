@@ -1,0 +1,32 @@
+/**
+ * The one catalog of wire error codes and close codes (CONTRACT.md). Codes never change once shipped.
+ * A refusal of one message is an `ErrorCode` sent as `{type:"error"}`; the socket stays open.
+ * A disconnect is a `CloseCode` with an ASCII reason of at most 123 bytes.
+ */
+export const ErrorCode = {
+  InvalidJson: 'invalid_json',
+  InvalidMessage: 'invalid_message',
+  UnknownPeer: 'unknown_peer',
+  RateLimited: 'rate_limited',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export const CloseCode = {
+  Normal: 1000,
+  GoingAway: 1001,
+  MessageTooBig: 1009,
+  InternalError: 1011,
+  InvalidRoom: 4400,
+  Unauthorized: 4401,
+  OriginRejected: 4403,
+  RoomFull: 4409,
+  RateLimited: 4429,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Trims a close reason to the 123 bytes a WebSocket close frame allows, keeping it ASCII. */
+export function closeReason(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strip everything outside printable ASCII
+  const ascii = text.replace(/[^\x20-\x7e]/g, '?');
+  return ascii.length > 123 ? ascii.slice(0, 123) : ascii;
+}

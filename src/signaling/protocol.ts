@@ -1,0 +1,128 @@
+import { z } from 'zod';
+import { ErrorCode } from './errors.js';
+
+/**
+ * The wire protocol (CONTRACT.md, "WebSocket"): every client and server message, one union on `type`.
+ * Client messages are validated here and only the fields named by the contract survive parsing, so
+ * nothing a client adds (extra fields, `__proto__`, a forged `from`) is ever relayed.
+ */
+
+/** Server-assigned peer ids; unguessable, unique within a room. */
+export type PeerId = string;
+
+const peerIdField = z.string().min(1).max(64);
+
+const sessionDescription = <T extends 'offer' | 'answer'>(kind: T) =>
+  z.object({ type: z.literal(kind), sdp: z.string() });
+
+const iceCandidate = z.object({
+  candidate: z.string(),
+  sdpMid: z.string().nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(65535).nullable().optional(),
+  usernameFragment: z.string().nullable().optional(),
+});
+
+const offerMessage = z.object({ type: z.literal('offer'), offer: sessionDescription('offer'), to: peerIdField.optional() });
+const answerMessage = z.object({
+  type: z.literal('answer'),
+  answer: sessionDescription('answer'),
+  to: peerIdField.optional(),
+});
+const iceCandidateMessage = z.object({
+  type: z.literal('ice_candidate'),
+  candidate: iceCandidate.nullable(),
+  to: peerIdField.optional(),
+});
+const pingMessage = z.object({ type: z.literal('ping'), ts: z.union([z.number(), z.string().max(64)]).optional() });
+const authMessage = z.object({ type: z.literal('auth'), token: z.string().min(1).max(8192) });
+
+const clientMessage = z.discriminatedUnion('type', [
+  offerMessage,
+  answerMessage,
+  iceCandidateMessage,
+  pingMessage,
+  authMessage,
+]);
+
+export type OfferMessage = z.infer<typeof offerMessage>;
+export type AnswerMessage = z.infer<typeof answerMessage>;
+export type IceCandidateMessage = z.infer<typeof iceCandidateMessage>;
+export type PingMessage = z.infer<typeof pingMessage>;
+export type AuthMessage = z.infer<typeof authMessage>;
+/** Any message a client may send. */
+export type ClientMessage = z.infer<typeof clientMessage>;
+/** The client messages that are relayed to other peers. */
+export type RelayableMessage = OfferMessage | AnswerMessage | IceCandidateMessage;
+
+/** A relayed copy: the sender's validated message with `from` set by the server. */
+export type RelayedMessage = RelayableMessage & { readonly from: PeerId };
+
+/** Any message the server sends. */
+export type ServerMessage =
+  | { readonly type: 'joined'; readonly room_id: string; readonly peer_id: PeerId; readonly peers: readonly PeerId[] }
+  | { readonly type: 'peer_joined'; readonly peer_id: PeerId; readonly username?: string }
+  | { readonly type: 'peer_left'; readonly peer_id: PeerId }
+  | { readonly type: 'pong'; readonly ts?: number | string }
+  | { readonly type: 'auth_ok'; readonly expires_in: number }
+  | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string }
+  | RelayedMessage;
+
+/** Result of parsing one client frame: the message, or the error to send back. */
+export type ParseResult =
+  | { readonly ok: true; readonly message: ClientMessage }
+  | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
+
+const KNOWN_TYPES = new Set(['offer', 'answer', 'ice_candidate', 'ping', 'auth']);
+
+/** Parses one text frame. Never throws: bad JSON and schema failures come back as error results. */
+export function parseClientMessage(text: string): ParseResult {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, code: ErrorCode.InvalidJson, message: 'message is not valid JSON' };
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    return { ok: false, code: ErrorCode.InvalidMessage, message: 'message must be a JSON object' };
+  }
+  const type = (data as { type?: unknown }).type;
+  if (typeof type !== 'string' || !KNOWN_TYPES.has(type)) {
+    return {
+      ok: false,
+      code: ErrorCode.InvalidMessage,
+      message: `unknown message type; expected one of ${[...KNOWN_TYPES].join(', ')}`,
+    };
+  }
+  const result = clientMessage.safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue && issue.path.length > 0 ? issue.path.join('.') : type;
+    return {
+      ok: false,
+      code: ErrorCode.InvalidMessage,
+      message: `invalid ${type} message: ${where}: ${issue?.message ?? 'does not match the schema'}`.slice(0, 200),
+    };
+  }
+  return { ok: true, message: result.data };
+}
+
+/** Builds the relayed copy of a validated message: only contract fields, `from` set by the server. */
+export function relayedCopy(message: RelayableMessage, from: PeerId): RelayedMessage {
+  switch (message.type) {
+    case 'offer':
+      return withTo({ type: 'offer', offer: { type: 'offer', sdp: message.offer.sdp } }, message.to, from);
+    case 'answer':
+      return withTo({ type: 'answer', answer: { type: 'answer', sdp: message.answer.sdp } }, message.to, from);
+    case 'ice_candidate':
+      return withTo({ type: 'ice_candidate', candidate: message.candidate }, message.to, from);
+  }
+}
+
+function withTo<T extends object>(body: T, to: PeerId | undefined, from: PeerId): T & { from: PeerId } {
+  return to === undefined ? { ...body, from } : { ...body, to, from };
+}
+
+/** Serialises a server message for the wire. */
+export function encodeServerMessage(message: ServerMessage): string {
+  return JSON.stringify(message);
+}

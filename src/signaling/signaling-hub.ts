@@ -1,0 +1,184 @@
+import type { Broker, MemberInfo, RoomEvent } from '../cluster/broker.js';
+import { ErrorCode } from './errors.js';
+import type { Peer } from './peer.js';
+import type { ClientMessage, PeerId, RelayableMessage } from './protocol.js';
+import { encodeServerMessage, relayedCopy } from './protocol.js';
+import type { RoomId } from './room-id.js';
+
+/** What the hub needs from its surroundings; time is passed in so tests control it. */
+export interface SignalingHubDeps {
+  readonly broker: Broker;
+  readonly maxPeersPerRoom: number;
+  readonly now: () => number;
+  /** Called when the broker fails during a join, leave or relay; the hub itself never throws on it. */
+  readonly onBrokerError?: (error: unknown, context: string) => void;
+}
+
+/** Result of `SignalingHub.join`. */
+export type JoinResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'room_full' | 'unavailable' };
+
+/** This instance's view of one room: its local peers and every member across the fleet. */
+interface LocalRoom {
+  readonly peers: Map<PeerId, Peer>;
+  readonly members: Map<PeerId, MemberInfo>;
+  pendingJoins: number;
+  ready: Promise<() => Promise<void>>;
+}
+
+/**
+ * The signaling core: rooms, presence and relay. It knows peers only through `Peer` and rooms only
+ * through `Broker`. Every relay and presence change is published to the broker and delivered from the
+ * broker's callback, so one process runs exactly the code a fleet runs.
+ * Ordering: a sender's relays reach each recipient in the order the hub received them.
+ * A peer never receives its own messages.
+ */
+export class SignalingHub {
+  readonly #deps: SignalingHubDeps;
+  readonly #rooms = new Map<RoomId, LocalRoom>();
+  #localPeerCount = 0;
+
+  constructor(deps: SignalingHubDeps) {
+    this.#deps = deps;
+  }
+
+  /** Number of peers joined through this instance. */
+  get localPeerCount(): number {
+    return this.#localPeerCount;
+  }
+
+  /** Number of rooms with at least one peer on this instance. */
+  get localRoomCount(): number {
+    return this.#rooms.size;
+  }
+
+  /**
+   * Adds `peer` to the room. On success the peer has been sent `joined` and everyone else is told
+   * `peer_joined`. On failure nothing was sent and the caller closes the connection.
+   */
+  async join(roomId: RoomId, peer: Peer): Promise<JoinResult> {
+    const room = this.#localRoom(roomId);
+    room.pendingJoins += 1;
+    const member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
+    try {
+      await room.ready;
+      const outcome = await this.#deps.broker.join(roomId, member, this.#deps.maxPeersPerRoom);
+      if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      for (const m of outcome.room.members) room.members.set(m.peerId, m);
+      room.peers.set(peer.id, peer);
+      this.#localPeerCount += 1;
+      const others = outcome.room.members.filter((m) => m.peerId !== peer.id).map((m) => m.peerId);
+      peer.send({ type: 'joined', room_id: roomId, peer_id: peer.id, peers: others });
+      await this.#deps.broker.publish(roomId, { kind: 'joined', member });
+      return { ok: true };
+    } catch (error) {
+      this.#deps.onBrokerError?.(error, 'join');
+      if (room.peers.delete(peer.id)) this.#localPeerCount -= 1;
+      return { ok: false, reason: 'unavailable' };
+    } finally {
+      room.pendingJoins -= 1;
+      this.#releaseIfEmpty(roomId, room);
+    }
+  }
+
+  /** Removes `peer` (closed, dropped or timed out) and tells the others `peer_left`. Idempotent. */
+  async leave(roomId: RoomId, peer: Peer): Promise<void> {
+    const room = this.#rooms.get(roomId);
+    if (!room || room.peers.get(peer.id) !== peer) return;
+    room.peers.delete(peer.id);
+    this.#localPeerCount -= 1;
+    try {
+      const wasMember = await this.#deps.broker.leave(roomId, peer.id);
+      if (wasMember) await this.#deps.broker.publish(roomId, { kind: 'left', peerId: peer.id });
+    } catch (error) {
+      this.#deps.onBrokerError?.(error, 'leave');
+    } finally {
+      this.#releaseIfEmpty(roomId, room);
+    }
+  }
+
+  /**
+   * Handles one validated message from a joined peer: `ping` is answered directly, relays are
+   * published to the room. `auth` belongs to the transport and is ignored here.
+   */
+  receive(roomId: RoomId, peer: Peer, message: ClientMessage): void {
+    switch (message.type) {
+      case 'ping':
+        peer.send(message.ts === undefined ? { type: 'pong' } : { type: 'pong', ts: message.ts });
+        return;
+      case 'offer':
+      case 'answer':
+      case 'ice_candidate':
+        this.#relay(roomId, peer, message);
+        return;
+      case 'auth':
+        return;
+    }
+  }
+
+  #relay(roomId: RoomId, peer: Peer, message: RelayableMessage): void {
+    const room = this.#rooms.get(roomId);
+    if (!room || !room.peers.has(peer.id)) return;
+    const to = message.to;
+    if (to !== undefined && (to === peer.id || !room.members.has(to))) {
+      peer.send({
+        type: 'error',
+        code: ErrorCode.UnknownPeer,
+        message: to === peer.id ? 'cannot send a message to yourself' : 'no such peer in this room',
+      });
+      return;
+    }
+    const payload = encodeServerMessage(relayedCopy(message, peer.id));
+    const event: RoomEvent = to === undefined ? { kind: 'relay', from: peer.id, payload } : { kind: 'relay', from: peer.id, to, payload };
+    this.#deps.broker.publish(roomId, event).catch((error) => this.#deps.onBrokerError?.(error, 'relay'));
+  }
+
+  #localRoom(roomId: RoomId): LocalRoom {
+    const existing = this.#rooms.get(roomId);
+    if (existing) return existing;
+    const room: LocalRoom = {
+      peers: new Map(),
+      members: new Map(),
+      pendingJoins: 0,
+      ready: Promise.resolve(async () => {}),
+    };
+    room.ready = this.#deps.broker.subscribe(roomId, (event) => this.#deliver(room, event));
+    this.#rooms.set(roomId, room);
+    return room;
+  }
+
+  #deliver(room: LocalRoom, event: RoomEvent): void {
+    switch (event.kind) {
+      case 'relay': {
+        if (event.to !== undefined) {
+          room.peers.get(event.to)?.sendEncoded(event.payload);
+          return;
+        }
+        for (const [id, peer] of room.peers) if (id !== event.from) peer.sendEncoded(event.payload);
+        return;
+      }
+      case 'joined': {
+        const { member } = event;
+        room.members.set(member.peerId, member);
+        const message =
+          member.username === null
+            ? ({ type: 'peer_joined', peer_id: member.peerId } as const)
+            : ({ type: 'peer_joined', peer_id: member.peerId, username: member.username } as const);
+        for (const [id, peer] of room.peers) if (id !== member.peerId) peer.send(message);
+        return;
+      }
+      case 'left': {
+        room.members.delete(event.peerId);
+        for (const [id, peer] of room.peers) if (id !== event.peerId) peer.send({ type: 'peer_left', peer_id: event.peerId });
+        return;
+      }
+    }
+  }
+
+  #releaseIfEmpty(roomId: RoomId, room: LocalRoom): void {
+    if (room.peers.size > 0 || room.pendingJoins > 0 || this.#rooms.get(roomId) !== room) return;
+    this.#rooms.delete(roomId);
+    room.ready
+      .then((unsubscribe) => unsubscribe())
+      .catch((error) => this.#deps.onBrokerError?.(error, 'unsubscribe'));
+  }
+}
