@@ -16,6 +16,7 @@ export const CloseCode = {
   GoingAway: 1001,
   MessageTooBig: 1009,
   InternalError: 1011,
+  TryAgainLater: 1013,
   InvalidRoom: 4400,
   Unauthorized: 4401,
   OriginRejected: 4403,

@@ -1,0 +1,677 @@
+// Load generator for `npm run bench`: runs ONE scenario against ONE target (the real server or the
+// ceiling relay) and prints ONE JSON line with the result on stdout; progress goes to stderr.
+// bench/run.mjs starts it pinned to its own CPU, so the same client code measures both targets.
+//
+// Usage: node bench/load-generator.mjs '<json config>'
+//   config: { scenario: 'throughput'|'latency'|'memory'|'connect', port, targetPid, clkTck, tag, ...params }
+//
+// Every wait below has a deadline and every loop a bound: a stuck target fails the scenario, it never
+// hangs the benchmark.
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import WebSocket from 'ws';
+
+const config = JSON.parse(process.argv[2] ?? '{}');
+const HOST = '127.0.0.1';
+
+// ---------------------------------------------------------------------------------------------------
+// Messages. Relayed payloads carry MARKER followed by the send time (performance.now() in ms, fixed
+// width). The receiver only has to find the marker with a native Buffer search, so telling a relay
+// from a control message costs almost nothing, and latency needs no JSON.parse.
+
+const MARKER = 'x-bench:';
+const MARKER_BYTES = Buffer.byteLength(MARKER);
+const TS_WIDTH = 13; // "0001234.56789"-style: ms with 3 decimals, zero-padded, up to ~11 days of uptime
+const TS_PLACEHOLDER = '0'.repeat(TS_WIDTH);
+
+/** A realistic-looking SDP body (audio + video sections), grown to ~2.5 KB like a browser's offer. */
+function sdpRest(targetLength) {
+  const lines = [
+    'a=group:BUNDLE 0 1',
+    'a=extmap-allow-mixed',
+    'a=msid-semantic: WMS 3f2c9c1e-bench',
+    'm=audio 9 UDP/TLS/RTP/SAVPF 111 63 9 0 8 13 110 126',
+    'c=IN IP4 0.0.0.0',
+    'a=rtcp:9 IN IP4 0.0.0.0',
+    'a=ice-ufrag:sOhm',
+    'a=ice-pwd:kq1Hd2Qz9mGJmR7wq2K3bT5x',
+    'a=ice-options:trickle',
+    'a=fingerprint:sha-256 5B:0E:2A:6D:9C:41:7F:33:AB:10:C2:8E:44:71:9D:E0:12:5A:B6:7C:3F:88:21:09:DE:4B:6A:F1:70:2C:95:13',
+    'a=setup:actpass',
+    'a=mid:0',
+    'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+    'a=sendrecv',
+    'a=rtcp-mux',
+    'a=rtpmap:111 opus/48000/2',
+    'a=rtcp-fb:111 transport-cc',
+    'a=fmtp:111 minptime=10;useinbandfec=1',
+    'm=video 9 UDP/TLS/RTP/SAVPF 96 97 102 103 104 105 106 107 108 109 127 125 39 40 45 46 98 99 100 101',
+    'c=IN IP4 0.0.0.0',
+    'a=mid:1',
+    'a=rtpmap:96 VP8/90000',
+    'a=rtcp-fb:96 goog-remb',
+    'a=rtcp-fb:96 transport-cc',
+    'a=rtcp-fb:96 ccm fir',
+    'a=rtcp-fb:96 nack',
+    'a=rtcp-fb:96 nack pli',
+    'a=rtpmap:97 rtx/90000',
+    'a=fmtp:97 apt=96',
+    'a=rtpmap:102 H264/90000',
+    'a=fmtp:102 level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42001f',
+  ];
+  let sdp = '';
+  for (let i = 0; sdp.length < targetLength && i < 1000; i++) sdp += lines[i % lines.length] + '\r\n';
+  return sdp;
+}
+
+const SDP = `v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=${MARKER}${TS_PLACEHOLDER}\r\n${sdpRest(config.sdpBytes ?? 2400)}`;
+const CANDIDATE = `candidate:842163049 1 udp 2122260223 192.0.2.7 54321 typ host ${MARKER}${TS_PLACEHOLDER}`;
+
+const offerText = (to) => JSON.stringify({ type: 'offer', offer: { type: 'offer', sdp: SDP }, to });
+const candidateText = (to) =>
+  JSON.stringify({
+    type: 'ice_candidate',
+    candidate: { candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: 0 },
+    to,
+  });
+
+// Client frames must be masked, and masking 2.5 KB per message in JavaScript (ws has no native helper
+// here) plus JSON building and UTF-8 encoding made the generator, not the target, the bottleneck.
+// So each sender pre-builds its two messages as complete, masked WebSocket frames once; sending is
+// a copy, patching the 13 timestamp bytes (masked) and one socket write. The mask key is fixed per
+// process but non-zero, so the target unmasks every frame exactly as it would a browser's.
+const MASK_KEY = Buffer.from([0x3c, 0xa5, 0x5e, 0x91]);
+
+/** A masked text frame for `text`, and where in it the (masked) timestamp digits start. */
+function frameTemplate(text) {
+  const payload = Buffer.from(text);
+  const length = payload.length;
+  const headerLength = length < 126 ? 6 : length < 65536 ? 8 : 14;
+  const frame = Buffer.alloc(headerLength + length);
+  frame[0] = 0x81; // FIN + text
+  if (length < 126) frame[1] = 0x80 | length;
+  else if (length < 65536) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeBigUInt64BE(BigInt(length), 2);
+  }
+  MASK_KEY.copy(frame, headerLength - 4);
+  for (let i = 0; i < length; i++) frame[headerLength + i] = payload[i] ^ MASK_KEY[i & 3];
+  const tsAt = payload.indexOf(MARKER) + MARKER_BYTES;
+  return { frame, payloadAt: headerLength, tsAt };
+}
+
+/** A copy of the template with the current time written (masked) into the timestamp slot. */
+function stampedFrame({ frame, payloadAt, tsAt }) {
+  const out = Buffer.allocUnsafe(frame.length);
+  frame.copy(out);
+  const ts = performance.now().toFixed(3).padStart(TS_WIDTH, '0');
+  for (let i = 0; i < TS_WIDTH; i++) {
+    out[payloadAt + tsAt + i] = ts.charCodeAt(i) ^ MASK_KEY[(tsAt + i) & 3];
+  }
+  return out;
+}
+
+/** Send time embedded at `at` (the marker's offset); parseFloat stops at the first non-number byte. */
+function embeddedTimestamp(buf, at) {
+  const start = at + MARKER_BYTES;
+  return Number.parseFloat(buf.toString('latin1', start, Math.min(buf.length, start + 24)));
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Target process probes (same machine): the harness passes the target's pid.
+
+function readRssKb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]);
+}
+
+/** utime+stime of the target in seconds; comm may contain spaces, so fields are counted after ')'. */
+function readCpuSeconds(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / (config.clkTck ?? 100);
+}
+
+/**
+ * CPU time of all processes on the machine, in seconds: user+nice+system, and steal (time a VM's
+ * vCPU wanted but the hypervisor gave elsewhere). Other processes' share is this minus ours and the
+ * target's: the benchmark shares the machine (builds, tests), and a disturbed scenario must show.
+ */
+function readMachineCpuSeconds() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
+  const tck = config.clkTck ?? 100;
+  return { busy: (fields[1] + fields[2] + fields[3]) / tck, steal: (fields[8] ?? 0) / tck };
+}
+
+/** A point in time for CPU accounting of both sides; `usage(a, b)` turns two into percentages. */
+function snapshot() {
+  return {
+    at: performance.now(),
+    self: process.cpuUsage(),
+    target: readCpuSeconds(config.targetPid),
+    machine: readMachineCpuSeconds(),
+  };
+}
+
+/** CPU use between two snapshots, in % of one core. */
+function usage(a, b) {
+  const wallS = (b.at - a.at) / 1000;
+  const selfS = (b.self.user - a.self.user + b.self.system - a.self.system) / 1e6;
+  const targetS = b.target - a.target;
+  const otherS = b.machine.busy - a.machine.busy - selfS - targetS;
+  const pct = (seconds) => round((100 * seconds) / wallS, 1);
+  return {
+    wall_s: round(wallS, 3),
+    loadgen_cpu_pct: pct(selfS),
+    loadgen_sys_cpu_pct: pct((b.self.system - a.self.system) / 1e6),
+    target_cpu_pct: pct(targetS),
+    other_cpu_pct: pct(Math.max(0, otherS)),
+    steal_cpu_pct: pct(b.machine.steal - a.machine.steal),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Clients
+
+const stats = { socketErrors: 0, unexpectedCloses: 0, serverErrors: {}, nonMarkedUnknown: 0 };
+const openSockets = new Set();
+
+// A sender's frames queued in the same tick (a burst of sends after a burst of receipts) leave in one
+// writev instead of one syscall each; the target still gets one frame per message. `cork: false` in
+// the config turns it off to check its effect.
+const CORK = config.cork !== false;
+
+function uncork(client) {
+  client.corked = false;
+  client.ws._socket?.uncork();
+}
+
+/**
+ * One WebSocket peer. `joined` resolves with the server's `joined`; `paired` resolves once the id of
+ * the other peer in the room is known (from `joined.peers` or a later `peer_joined`).
+ */
+class Client {
+  constructor(roomId) {
+    this.roomId = roomId;
+    this.id = null;
+    this.partnerId = null;
+    this.partner = null; // the other Client of the pair, same process
+    this.inFlight = 0;
+    this.sent = 0;
+    this.templates = null; // pre-built frames, made once the partner's id is known
+    this.corked = false;
+    this.closing = false;
+    /** Set by the scenario: called for every relayed (marked) message this client receives. */
+    this.onRelay = null;
+    this.joined = new Promise((resolve, reject) => {
+      this._resolveJoined = resolve;
+      this._rejectJoined = reject;
+    });
+    this.paired = new Promise((resolve) => {
+      this._resolvePaired = resolve;
+    });
+    this.closed = new Promise((resolve) => {
+      this._resolveClosed = resolve;
+    });
+    this.paired.catch(() => {});
+    this.joined.catch(() => {});
+
+    // No Origin header (a non-browser client) and no permessage-deflate offer, so neither target
+    // spends time on compression and the generator stays cheap.
+    const ws = new WebSocket(`ws://${HOST}:${config.port}/ws/${encodeURIComponent(roomId)}`, {
+      perMessageDeflate: false,
+      handshakeTimeout: 15_000,
+    });
+    this.ws = ws;
+    openSockets.add(ws);
+    ws.on('message', (data) => this.#onMessage(data));
+    ws.on('unexpected-response', (_req, res) => {
+      this._rejectJoined(new Error(`upgrade refused with HTTP ${res.statusCode}`));
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('error', (error) => {
+      stats.socketErrors += 1;
+      this._rejectJoined(error);
+    });
+    ws.on('close', (code) => {
+      openSockets.delete(ws);
+      if (!this.closing) stats.unexpectedCloses += 1;
+      this._rejectJoined(new Error(`closed with ${code} before joined`));
+      this._resolveClosed(code);
+    });
+  }
+
+  #onMessage(data) {
+    const at = data.indexOf(MARKER);
+    if (at !== -1) {
+      this.onRelay?.(this, data, at);
+      return;
+    }
+    let message;
+    try {
+      message = JSON.parse(data.toString());
+    } catch {
+      stats.nonMarkedUnknown += 1;
+      return;
+    }
+    switch (message.type) {
+      case 'joined':
+        if (typeof this.ws._socket?.write !== 'function') throw new Error('ws no longer exposes _socket');
+        this.id = message.peer_id;
+        this._resolveJoined(message);
+        if (Array.isArray(message.peers) && message.peers.length > 0) this.#pairWith(message.peers[0]);
+        break;
+      case 'peer_joined':
+        if (this.partnerId === null) this.#pairWith(message.peer_id);
+        break;
+      case 'peer_left':
+        if (message.peer_id === this.partnerId) {
+          this.partnerId = null;
+          this.templates = null;
+        }
+        break;
+      case 'error':
+        stats.serverErrors[message.code] = (stats.serverErrors[message.code] ?? 0) + 1;
+        break;
+      default:
+        stats.nonMarkedUnknown += 1;
+    }
+  }
+
+  #pairWith(peerId) {
+    this.partnerId = peerId;
+    this._resolvePaired(peerId);
+  }
+
+  /** Sends the next message of the offer / ice_candidate alternation to the partner. */
+  sendNext() {
+    if (this.templates === null) {
+      this.templates = [
+        frameTemplate(offerText(this.partnerId)),
+        frameTemplate(candidateText(this.partnerId)),
+      ];
+    }
+    // Straight onto the TCP socket under ws: a whole frame per write, so it interleaves safely with
+    // the (rare) control frames ws writes itself. ws keeps the socket in `_socket`; checked at open.
+    const socket = this.ws._socket;
+    if (CORK && !this.corked) {
+      socket.cork();
+      this.corked = true;
+      process.nextTick(uncork, this);
+    }
+    socket.write(stampedFrame(this.templates[this.sent % 2]));
+    this.sent += 1;
+  }
+
+  close() {
+    this.closing = true;
+    if (this.ws.readyState === WebSocket.CLOSED) return this.closed;
+    this.ws.close(1000);
+    return this.closed;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Helpers
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function round(value, digits) {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function withDeadline(promise, ms, what) {
+  let timer;
+  const deadline = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `limit` running at once. */
+async function pool(count, limit, task) {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
+}
+
+/** Polls `condition` every few ms until true, or fails after `ms`. */
+async function until(condition, ms, what) {
+  const end = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > end) throw new Error(`${what}: not reached within ${ms} ms`);
+    await sleep(5);
+  }
+}
+
+/** Opens `rooms` rooms of two clients each and waits until every client knows its partner's id. */
+async function openPairs(rooms, concurrency, prefix) {
+  const pairs = [];
+  await pool(rooms, Math.max(1, Math.floor(concurrency / 2)), async (i) => {
+    const roomId = `${config.tag}-${prefix}${i}`;
+    const a = new Client(roomId);
+    const b = new Client(roomId);
+    a.partner = b;
+    b.partner = a;
+    pairs.push([a, b]);
+    await withDeadline(Promise.all([a.joined, b.joined, a.paired, b.paired]), 20_000, `room ${roomId}`);
+  });
+  return pairs;
+}
+
+async function closeAll(clients, ms = 30_000) {
+  await withDeadline(Promise.all(clients.map((c) => c.close())), ms, 'closing connections');
+}
+
+function log(text) {
+  process.stderr.write(`    [loadgen ${config.scenario}] ${text}\n`);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Scenarios
+
+/** Delivered messages/s with a bounded window of unacknowledged (not yet delivered) messages per sender. */
+async function throughput() {
+  const { rooms, window, warmupMs, durationMs } = config;
+  const pairs = await openPairs(rooms, 100, 't');
+  const clients = pairs.flat();
+  let delivered = 0;
+  let running = true;
+
+  const pump = (sender) => {
+    while (running && sender.inFlight < window) {
+      sender.inFlight += 1;
+      sender.sendNext();
+    }
+  };
+  const onRelay = (receiver) => {
+    delivered += 1;
+    const sender = receiver.partner;
+    sender.inFlight -= 1;
+    pump(sender);
+  };
+  for (const c of clients) c.onRelay = onRelay;
+  for (const c of clients) pump(c);
+
+  await sleep(warmupMs);
+  const a = { ...snapshot(), delivered };
+  await sleep(durationMs);
+  const b = { ...snapshot(), delivered };
+  running = false;
+
+  // Everything sent must still arrive: a lost message would silently inflate nothing but hide a bug.
+  await until(() => clients.every((c) => c.inFlight === 0), 15_000, 'draining in-flight messages');
+  const sent = clients.reduce((sum, c) => sum + c.sent, 0);
+  await closeAll(clients);
+  const wallS = (b.at - a.at) / 1000;
+  return {
+    msgs_per_s: round((b.delivered - a.delivered) / wallS, 1),
+    sent_total: sent,
+    delivered_total: delivered,
+    ...usage(a, b),
+  };
+}
+
+/** One-way latency at a fixed offered load, sent open-loop (on schedule, whatever the replies do). */
+async function latency() {
+  const { rooms, rate, warmupMs, durationMs } = config;
+  const pairs = await openPairs(rooms, 100, 'l');
+  const senders = pairs.flat();
+  const capacity = Math.ceil((rate * durationMs) / 1000) * 2 + 1000;
+  const samples = new Float64Array(capacity);
+  let count = 0;
+  let windowStart = Number.POSITIVE_INFINITY;
+  let windowEnd = Number.POSITIVE_INFINITY;
+  let received = 0;
+
+  for (const c of senders) {
+    c.onRelay = (_receiver, buf, at) => {
+      const now = performance.now();
+      const sentAt = embeddedTimestamp(buf, at);
+      received += 1;
+      if (sentAt >= windowStart && sentAt < windowEnd && count < capacity) samples[count++] = now - sentAt;
+    };
+  }
+
+  // A 1 ms timer sends whatever the schedule says is due, so a late tick catches up instead of
+  // lowering the offered load. The per-tick cap bounds a burst after a long stall.
+  const startedAt = performance.now();
+  let sent = 0;
+  let sentInWindow = 0;
+  let next = 0;
+  const maxPerTick = Math.max(10, Math.ceil(rate / 50));
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const due = Math.floor(((now - startedAt) * rate) / 1000) - sent;
+    for (let k = 0; k < Math.min(due, maxPerTick); k++) {
+      senders[next].sendNext();
+      next = (next + 1) % senders.length;
+      sent += 1;
+      if (now >= windowStart && now < windowEnd) sentInWindow += 1;
+    }
+  }, 1);
+
+  await sleep(warmupMs);
+  const a = snapshot();
+  windowStart = a.at;
+  await sleep(durationMs);
+  const b = snapshot();
+  windowEnd = b.at;
+  clearInterval(timer);
+
+  await until(() => received >= sent, 15_000, 'waiting for the last messages');
+  await closeAll(senders);
+
+  const sorted = samples.subarray(0, count).sort();
+  const pct = (p) => sorted[Math.min(count - 1, Math.floor((p / 100) * count))];
+  const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, count);
+  const wallS = (b.at - a.at) / 1000;
+  return {
+    offered_msgs_per_s: rate,
+    achieved_msgs_per_s: round(count / wallS, 1),
+    samples: count,
+    sent_in_window: sentInWindow,
+    p50_ms: round(pct(50), 3),
+    p90_ms: round(pct(90), 3),
+    p99_ms: round(pct(99), 3),
+    p999_ms: round(pct(99.9), 3),
+    max_ms: round(sorted[count - 1] ?? Number.NaN, 3),
+    mean_ms: round(mean, 3),
+    ...usage(a, b),
+  };
+}
+
+/** Target RSS growth per idle, joined connection. */
+async function memory() {
+  const { connections, concurrency, settleMs } = config;
+  // Warm-up: run the join/relay/leave code paths once so lazily loaded code and first-use caches are
+  // in the baseline rather than charged to the connections.
+  const warm = await openPairs(50, concurrency, 'mw');
+  for (const [a] of warm) a.sendNext();
+  await sleep(200);
+  await closeAll(warm.flat());
+  await sleep(settleMs);
+
+  const rssBeforeKb = readRssKb(config.targetPid);
+  const a = snapshot();
+  const pairs = await openPairs(Math.ceil(connections / 2), concurrency, 'm');
+  const b = snapshot();
+  const clients = pairs.flat();
+  log(`${clients.length} connections joined in ${round((b.at - a.at) / 1000, 2)} s`);
+  // The target may still be finishing work started by the last joins (buffers, GC); give it a moment.
+  await sleep(settleMs);
+  const rssAfterKb = readRssKb(config.targetPid);
+  const stillOpen = clients.filter((c) => c.ws.readyState === WebSocket.OPEN).length;
+  if (stillOpen !== clients.length)
+    throw new Error(`${clients.length - stillOpen} connections dropped before measuring`);
+  await closeAll(clients, 60_000);
+  return {
+    connections: clients.length,
+    still_open_at_measure: stillOpen,
+    rss_before_kb: rssBeforeKb,
+    rss_after_kb: rssAfterKb,
+    kb_per_connection: round((rssAfterKb - rssBeforeKb) / clients.length, 2),
+    ...usage(a, b),
+  };
+}
+
+// A lean WebSocket handshake for the connect scenario. ws's client handshake (http.request, the
+// upgrade parser, key generation and checks) cost the generator two to three times what the whole
+// accept+upgrade+join+leave costs the ceiling, so the generator, not the target, set the rate. This
+// client writes a pre-built upgrade request on a raw TCP socket, waits for `101` and the first
+// frame, checks that it is `joined`, and then does the closing handshake. The target sees an
+// ordinary WebSocket client (fixed but valid Sec-WebSocket-Key; the accept value is not checked).
+const HANDSHAKE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
+const CLOSE_FRAME = Buffer.from([0x88, 0x82, ...MASK_KEY, 0x03 ^ MASK_KEY[0], 0xe8 ^ MASK_KEY[1]]); // 1000, masked
+
+/** Resolves when the first frame (which must be `joined`) arrived; `closed` when the socket is gone. */
+function leanJoin(roomId, onJoined) {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: HOST, port: config.port, noDelay: true });
+    let buffered = Buffer.alloc(0);
+    let state = 'upgrading'; // -> 'joining' -> 'closing'
+    const failWith = (message) => {
+      state = 'failed';
+      socket.destroy();
+      reject(new Error(message));
+    };
+    socket.on('connect', () => {
+      socket.write(
+        `GET /ws/${encodeURIComponent(roomId)} HTTP/1.1\r\nHost: ${HOST}:${config.port}\r\n` +
+          `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${HANDSHAKE_KEY}\r\n` +
+          'Sec-WebSocket-Version: 13\r\n\r\n',
+      );
+    });
+    socket.on('data', (chunk) => {
+      if (state === 'closing' || state === 'failed') return; // the server's close frame; not needed
+      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+      if (buffered.length > 65536) return failWith('no joined within the first 64 KB');
+      if (state === 'upgrading') {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const status = buffered.toString('latin1', 0, buffered.indexOf('\r\n'));
+        if (!status.startsWith('HTTP/1.1 101')) return failWith(`upgrade refused: ${status}`);
+        buffered = buffered.subarray(end + 4);
+        state = 'joining';
+      }
+      const frame = serverFrame(buffered);
+      if (frame === null) return;
+      if (frame.opcode !== 1 || frame.payload.indexOf('"joined"') === -1) {
+        return failWith(
+          `first frame was not joined: opcode ${frame.opcode} ${frame.payload.toString().slice(0, 80)}`,
+        );
+      }
+      state = 'closing';
+      onJoined();
+      socket.write(CLOSE_FRAME);
+    });
+    socket.on('error', (error) => {
+      if (state !== 'failed') failWith(error.message);
+    });
+    // The server answers our close frame with its own and ends the TCP connection (RFC 6455 7.1.1).
+    socket.on('close', () => {
+      if (state === 'closing') resolve();
+      else if (state !== 'failed') failWith(`connection closed while ${state}`);
+    });
+  });
+}
+
+/** One complete unmasked server frame at the start of `buf`, or null while it is incomplete. */
+function serverFrame(buf) {
+  if (buf.length < 2) return null;
+  let length = buf[1] & 0x7f;
+  let offset = 2;
+  if (length === 126) {
+    if (buf.length < 4) return null;
+    length = buf.readUInt16BE(2);
+    offset = 4;
+  } else if (length === 127) {
+    if (buf.length < 10) return null;
+    length = Number(buf.readBigUInt64BE(2));
+    offset = 10;
+  }
+  if (buf.length < offset + length) return null;
+  return { opcode: buf[0] & 0x0f, payload: buf.subarray(offset, offset + length) };
+}
+
+/** Connect, wait for `joined`, close: the whole cycle, `concurrency` at a time. */
+async function connect() {
+  const { connections, concurrency } = config;
+  // Rooms of two (consecutive connections share one), so joins also announce peer_joined/peer_left
+  // when the two overlap, as in real use.
+  const cycle = (i, prefix, onJoined) =>
+    withDeadline(leanJoin(`${config.tag}-${prefix}${Math.floor(i / 2)}`, onJoined), 15_000, 'join cycle');
+  await pool(100, concurrency, (i) => cycle(i, 'cw', () => {}));
+
+  let joined = 0;
+  let failed = 0;
+  let lastJoinedAt = 0;
+  const onJoined = () => {
+    joined += 1;
+    lastJoinedAt = performance.now();
+  };
+  const a = snapshot();
+  await pool(connections, concurrency, async (i) => {
+    try {
+      await cycle(i, 'c', onJoined);
+    } catch (error) {
+      failed += 1;
+      if (failed <= 3) log(`connection failed: ${error.message}`);
+    }
+  });
+  const b = snapshot();
+  if (failed > connections * 0.01) throw new Error(`${failed} of ${connections} connections failed`);
+  return {
+    connections,
+    joined,
+    failed,
+    // Counted to the last `joined`; the concurrency slot of each is only freed once its close finished.
+    joins_per_s: round(joined / ((lastJoinedAt - a.at) / 1000), 1),
+    ...usage(a, b),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+const scenarios = { throughput, latency, memory, connect };
+
+async function main() {
+  const scenario = scenarios[config.scenario];
+  if (!scenario) throw new Error(`unknown scenario ${JSON.stringify(config.scenario)}`);
+  const hardLimit = setTimeout(() => {
+    fail(new Error(`scenario exceeded ${config.maxMs} ms`));
+  }, config.maxMs ?? 120_000);
+  const result = await scenario();
+  clearTimeout(hardLimit);
+  const problems = { ...stats };
+  process.stdout.write(`${JSON.stringify({ ok: true, scenario: config.scenario, result, problems })}\n`);
+  finish(0);
+}
+
+function fail(error) {
+  process.stdout.write(
+    `${JSON.stringify({ ok: false, scenario: config.scenario, error: error.message, problems: stats })}\n`,
+  );
+  finish(1);
+}
+
+function finish(code) {
+  for (const ws of openSockets) ws.terminate();
+  // Let stdout flush to the pipe before leaving.
+  process.stdout.write('', () => process.exit(code));
+}
+
+main().catch(fail);

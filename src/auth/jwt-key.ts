@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, readFile } from 'node:fs/promises';
+import type { Config } from '../config/config.js';
+import { writeFileAtomic } from '../storage/atomic-write.js';
+
+/** Where the HS256 key came from, for the start-up log (never the key itself). */
+export type JwtKeySource = 'JWT_SECRET_KEY' | 'SECRET_KEY' | 'file' | 'generated';
+
+/** The resolved signing key. */
+export interface JwtKey {
+  readonly secret: Uint8Array;
+  readonly source: JwtKeySource;
+}
+
+const MIN_KEY_BYTES = 32;
+
+/**
+ * Resolves the JWT key: `JWT_SECRET_KEY`, else `SECRET_KEY`, else the key kept in `JWT_SECRET_FILE`,
+ * generating 48 random bytes there (mode 0600, written atomically) on first run. Keys shorter than
+ * 32 bytes are refused.
+ */
+export async function resolveJwtKey(
+  config: Pick<Config, 'jwtSecretKey' | 'secretKey' | 'jwtSecretFile'>,
+): Promise<JwtKey> {
+  if (config.jwtSecretKey !== null)
+    return { secret: encode(config.jwtSecretKey, 'JWT_SECRET_KEY'), source: 'JWT_SECRET_KEY' };
+  if (config.secretKey !== null)
+    return { secret: encode(config.secretKey, 'SECRET_KEY'), source: 'SECRET_KEY' };
+  if (existsSync(config.jwtSecretFile)) {
+    const text = (await readFile(config.jwtSecretFile, 'utf8')).trim();
+    await chmod(config.jwtSecretFile, 0o600).catch(() => {});
+    return { secret: encode(text, `JWT_SECRET_FILE (${config.jwtSecretFile})`), source: 'file' };
+  }
+  const generated = randomBytes(48).toString('base64url');
+  await writeFileAtomic(config.jwtSecretFile, `${generated}\n`, 0o600);
+  return { secret: encode(generated, 'generated key'), source: 'generated' };
+}
+
+function encode(text: string, where: string): Uint8Array {
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length < MIN_KEY_BYTES)
+    throw new Error(`${where}: the JWT key must be at least ${MIN_KEY_BYTES} bytes`);
+  return bytes;
+}

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import { CsvUserStore } from './auth/csv-user-store.js';
+import { ensureUsersFile, findDefaultPasswordUsers, isPlaceholderSecret } from './auth/default-users.js';
+import { resolveJwtKey } from './auth/jwt-key.js';
+import type { Config } from './config/config.js';
+import { ensureCertificate, loadTlsMaterial, type TlsMaterial } from './transport/tls.js';
+
+/** What start-up prepared from disk: the JWT key, the users and (for HTTPS) the TLS material. */
+export interface RuntimeResources {
+  readonly jwtSecret: Uint8Array;
+  readonly users: CsvUserStore;
+  readonly tls: TlsMaterial | null;
+}
+
+/** A start-up refusal: one line for the operator, exit code 1, no stack trace. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+/**
+ * Creates what is missing (users file, JWT key, self-signed certificate) and refuses to start in
+ * production (DEBUG=false) with a placeholder secret or a documented default password.
+ * Prints a generated admin password once, to stdout, never to the log.
+ */
+export async function prepareResources(
+  config: Config,
+  log: Logger,
+  print: (line: string) => void = (line) => process.stdout.write(`${line}\n`),
+): Promise<RuntimeResources> {
+  if (!config.debug) {
+    for (const [name, value] of [
+      ['JWT_SECRET_KEY', config.jwtSecretKey],
+      ['SECRET_KEY', config.secretKey],
+    ] as const) {
+      if (value !== null && isPlaceholderSecret(value)) {
+        throw new StartupError(`${name} is a placeholder value; set a random secret of at least 32 bytes (or unset it to have one generated)`);
+      }
+    }
+  }
+  const jwtKey = await resolveJwtKey(config).catch((error: Error) => {
+    throw new StartupError(error.message);
+  });
+  log.info({ source: jwtKey.source }, 'JWT signing key ready');
+
+  const created = await ensureUsersFile(config.usersFile, { debug: config.debug });
+  if (created.created) {
+    log.info({ file: config.usersFile }, config.debug ? 'created users file with the development users' : 'created users file with an admin user');
+    if (created.generatedAdminPassword) {
+      print(`Generated password for user "admin" (shown once, stored only hashed): ${created.generatedAdminPassword}`);
+    }
+  }
+  const users = await CsvUserStore.open(config.usersFile, {
+    onReload: (list) => log.info({ users: list.length }, 'users file reloaded'),
+    onReloadError: (errors) => log.error({ errors }, 'users file changed but is invalid; keeping the previous users'),
+  }).catch((error: Error) => {
+    throw new StartupError(error.message);
+  });
+  if (!config.debug) {
+    const defaults = await findDefaultPasswordUsers(users);
+    if (defaults.length > 0) {
+      users.close();
+      throw new StartupError(
+        `users ${defaults.join(', ')} still have a documented default password; change it with "npm run users -- passwd NAME" or set DEBUG=true for development`,
+      );
+    }
+  }
+
+  let tls: TlsMaterial | null = null;
+  if (config.requireHttps) {
+    const origin = await ensureCertificate(config).catch((error: Error) => {
+      throw new StartupError(error.message);
+    });
+    if (origin === 'generated') log.warn({ cert: config.sslCertfile }, 'generated a self-signed certificate; install a real one for production');
+    tls = await loadTlsMaterial(config);
+  }
+  return { jwtSecret: jwtKey.secret, users, tls };
+}

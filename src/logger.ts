@@ -1,0 +1,46 @@
+import pino, { type Logger } from 'pino';
+import type { Config } from './config/config.js';
+
+/** Query parameters whose values never reach a log line. */
+const SECRET_PARAMS = /([?&](?:token|access_token|password)=)[^&#]*/gi;
+
+/** `/ws/room?token=abc` → `/ws/room?token=[redacted]`. */
+export function redactUrl(url: string | undefined): string | undefined {
+  return url?.replace(SECRET_PARAMS, '$1[redacted]');
+}
+
+/**
+ * The server's pino logger: JSON lines, or pretty output with DEBUG=true. Secrets are redacted by
+ * path (Authorization headers, any `token`/`password` field) as a second line of defence; callers
+ * log no secrets in the first place.
+ */
+export function createLogger(config: Pick<Config, 'logLevel' | 'debug'>, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    level: config.logLevel,
+    base: { service: 'signaling' },
+    redact: {
+      paths: [
+        'headers.authorization',
+        'req.headers.authorization',
+        'password',
+        'token',
+        'access_token',
+        '*.password',
+        '*.token',
+        '*.access_token',
+      ],
+      censor: '[redacted]',
+    },
+    serializers: {
+      err: pino.stdSerializers.err,
+    },
+  };
+  if (destination) return pino(options, destination);
+  if (config.debug) {
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
+    });
+  }
+  return pino(options);
+}

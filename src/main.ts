@@ -1,0 +1,74 @@
+import { buildApp } from './app.js';
+import { prepareResources, StartupError } from './bootstrap.js';
+import { type Config, ConfigError, loadConfig } from './config/config.js';
+import { readEnvironment } from './config/environment.js';
+import { createLogger } from './logger.js';
+
+/** Exit within 10 s of SIGTERM/SIGINT even if something hangs (CONTRACT.md "Shutdown"). */
+const HARD_EXIT_MS = 9_500;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const log = createLogger(config);
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    const resources = await prepareResources(config, log);
+    app = await buildApp(config, { log, ...resources });
+  } catch (error) {
+    if (error instanceof StartupError || (error as NodeJS.ErrnoException).code !== undefined) {
+      process.stderr.write(`cannot start: ${(error as Error).message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    setTimeout(() => process.exit(0), HARD_EXIT_MS).unref();
+    app.close().then(
+      () => {
+        log.info('stopped');
+        log.flush?.();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'error while shutting down');
+        process.exit(0);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    app.reload().then(
+      () => log.info('reloaded users and certificates'),
+      (error: unknown) => log.error({ err: error }, 'reload failed; keeping the previous state'),
+    );
+  });
+
+  try {
+    const port = await app.listen();
+    const scheme = config.requireHttps ? 'https' : 'http';
+    log.info(
+      { url: `${scheme}://${config.host}:${port}`, auth: config.requireAuth, broker: app.broker.kind },
+      `signaling server listening on ${scheme}://${config.host}:${port}`,
+    );
+  } catch (error) {
+    process.stderr.write(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+void main();

@@ -1,0 +1,131 @@
+export interface AuthFailureTrackerOptions {
+  /** Failures from one IP within `windowSeconds` before it is blocked. */
+  readonly maxFailures: number;
+  readonly windowSeconds: number;
+  readonly blockSeconds: number;
+  /** Most IPs and usernames tracked each; past it the oldest entry is forgotten. */
+  readonly maxEntries: number;
+  readonly now: () => number;
+}
+
+/** Whether a request may try to authenticate now, and if not for how long it must wait. */
+export type AuthGate = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
+
+interface FailureWindow {
+  /** Start of the current counting window (ms). */
+  windowStart: number;
+  count: number;
+  /** Blocked (IP) or throttled (username) until this time (ms); 0 when not. */
+  until: number;
+}
+
+const ALLOWED: AuthGate = { allowed: true };
+/** Throttle for one username: one attempt per this many seconds, doubling, at most the cap. */
+const USERNAME_BASE_DELAY_SECONDS = 2;
+const USERNAME_MAX_DELAY_SECONDS = 60;
+
+/**
+ * Tracks failed logins and failed token checks. Per IP: `maxFailures` within the window blocks the
+ * IP for `blockSeconds` (even the right password is refused then). Per username: past `maxFailures`
+ * (counted from every IP) each further attempt must wait 2, 4, 8 … up to 60 seconds, so guessing one
+ * account from many addresses is slowed while the real user is never locked out for longer than a
+ * minute; a successful login clears the username's count. Blocks expire by themselves; both tables
+ * are bounded by `maxEntries` and swept of expired entries.
+ */
+export class AuthFailureTracker {
+  readonly #options: AuthFailureTrackerOptions;
+  readonly #byIp = new Map<string, FailureWindow>();
+  readonly #byUsername = new Map<string, FailureWindow>();
+
+  constructor(options: AuthFailureTrackerOptions) {
+    this.#options = options;
+  }
+
+  /** May this IP try at all? (Checked at login and at the WebSocket upgrade.) */
+  checkIp(ipKey: string): AuthGate {
+    return this.#gate(this.#byIp, ipKey);
+  }
+
+  /** May someone try this username now? */
+  checkUsername(username: string): AuthGate {
+    return this.#gate(this.#byUsername, username.toLowerCase());
+  }
+
+  /** Records a failure; returns true when it just caused the IP to be blocked. */
+  recordFailure(ipKey: string, username?: string): boolean {
+    const now = this.#options.now();
+    const ip = this.#entry(this.#byIp, ipKey, now);
+    ip.count += 1;
+    let blocked = false;
+    if (ip.count >= this.#options.maxFailures && ip.until <= now) {
+      ip.until = now + this.#options.blockSeconds * 1000;
+      blocked = true;
+    }
+    if (username !== undefined) {
+      const user = this.#entry(this.#byUsername, username.toLowerCase(), now);
+      user.count += 1;
+      const excess = user.count - this.#options.maxFailures;
+      if (excess >= 0) {
+        const delay = Math.min(USERNAME_MAX_DELAY_SECONDS, USERNAME_BASE_DELAY_SECONDS * 2 ** Math.min(excess, 10));
+        user.until = now + delay * 1000;
+      }
+    }
+    return blocked;
+  }
+
+  /** A successful login clears the username's failures (not the IP's: a block stands until it expires). */
+  recordSuccess(username: string): void {
+    this.#byUsername.delete(username.toLowerCase());
+  }
+
+  /** Forgets windows and blocks that have run out. */
+  sweep(): void {
+    const now = this.#options.now();
+    for (const table of [this.#byIp, this.#byUsername]) {
+      for (const [key, entry] of table) if (this.#expired(entry, now)) table.delete(key);
+    }
+  }
+
+  get trackedIps(): number {
+    return this.#byIp.size;
+  }
+
+  get trackedUsernames(): number {
+    return this.#byUsername.size;
+  }
+
+  #gate(table: Map<string, FailureWindow>, key: string): AuthGate {
+    const entry = table.get(key);
+    if (!entry) return ALLOWED;
+    const now = this.#options.now();
+    if (entry.until > now) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((entry.until - now) / 1000)) };
+    return ALLOWED;
+  }
+
+  #entry(table: Map<string, FailureWindow>, key: string, now: number): FailureWindow {
+    let entry = table.get(key);
+    if (entry && this.#expired(entry, now)) {
+      table.delete(key);
+      entry = undefined;
+    }
+    if (!entry) {
+      if (table.size >= this.#options.maxEntries) this.#evict(table, now);
+      entry = { windowStart: now, count: 0, until: 0 };
+      table.set(key, entry);
+    }
+    return entry;
+  }
+
+  #expired(entry: FailureWindow, now: number): boolean {
+    return entry.until <= now && now - entry.windowStart >= this.#options.windowSeconds * 1000;
+  }
+
+  #evict(table: Map<string, FailureWindow>, now: number): void {
+    for (const [key, entry] of table) if (this.#expired(entry, now)) table.delete(key);
+    if (table.size < this.#options.maxEntries) return;
+    // Still full: forget the oldest entry. An attacker who fills the table can only make us forget
+    // its own (or the oldest) failures, never grow memory.
+    const oldest = table.keys().next();
+    if (!oldest.done) table.delete(oldest.value);
+  }
+}

@@ -1,0 +1,125 @@
+import type { BrowserContext, Page } from 'playwright-core';
+
+const WAIT_MS = 20_000;
+
+/** An example page (simple or secure client) driven through its DOM. */
+export class CallPage {
+  readonly page: Page;
+  readonly #log: string[] = [];
+
+  private constructor(page: Page) {
+    this.page = page;
+    page.on('console', (message) => this.#log.push(`[${message.type()}] ${message.text()}`));
+    page.on('pageerror', (error) => this.#log.push(`[pageerror] ${error.message}`));
+  }
+
+  /** Opens `url` in a new page of `context`. */
+  static async open(context: BrowserContext, url: string): Promise<CallPage> {
+    const call = new CallPage(await context.newPage());
+    await call.page.goto(url);
+    return call;
+  }
+
+  /** Console output and page errors so far, for failure messages. */
+  get log(): string {
+    return this.#log.join('\n');
+  }
+
+  /** The page's visible state and console, for failure messages. */
+  async describe(): Promise<string> {
+    const state = await this.page
+      .evaluate(() => {
+        const text = (selector: string) => document.querySelector(selector)?.textContent?.trim() ?? '';
+        const peers = [...document.querySelectorAll<HTMLElement>('#peer-list li')].map(
+          (item) => `${item.dataset.peerId} state=${item.dataset.state} channel=${item.dataset.channel ?? '-'}`,
+        );
+        return [
+          `url: ${location.href}`,
+          `connection: ${text('#connection-state')}, peer id: ${text('#peer-id')}`,
+          `notice: ${text('#notice')}`,
+          `peers: ${peers.join('; ') || 'none'}`,
+          `remote videos: ${document.querySelectorAll('#remote-videos video').length}`,
+          `chat: ${[...document.querySelectorAll('#chat-log p')].map((p) => p.textContent).join(' | ')}`,
+        ].join('\n');
+      })
+      .catch((error: unknown) => `(page state unavailable: ${String(error)})`);
+    return `${state}\nconsole:\n${this.log}`;
+  }
+
+  /** Signs in through the secure page's form. */
+  async signIn(username: string, password: string): Promise<void> {
+    await this.page.fill('#username', username);
+    await this.page.fill('#password', password);
+    await this.page.click('#login');
+  }
+
+  /** Joins `room`, with the fake camera and microphone when `media` is set. */
+  async join(room: string, { media = false } = {}): Promise<void> {
+    await this.page.waitForSelector('#room-id', { state: 'visible', timeout: WAIT_MS });
+    await this.page.fill('#room-id', room);
+    if (media) await this.page.check('#use-media');
+    await this.page.click('#join');
+  }
+
+  /** Resolves when the signaling connection is in `state` (`joined`, `reconnecting`, ...). */
+  async waitForConnectionState(state: string, timeout = WAIT_MS): Promise<void> {
+    await this.page.waitForSelector(`#connection-state[data-state="${state}"]`, { timeout });
+  }
+
+  /** Resolves when exactly `count` peers are connected with an open data channel. */
+  async waitForConnectedPeers(count: number, timeout = WAIT_MS): Promise<void> {
+    await this.page.waitForFunction(
+      (expected) =>
+        document.querySelectorAll('#peer-list li[data-state="connected"][data-channel="open"]').length === expected &&
+        document.querySelectorAll('#peer-list li').length === expected,
+      count,
+      { timeout },
+    );
+  }
+
+  /** Sends a chat message to everyone connected. */
+  async sendChat(text: string): Promise<void> {
+    await this.page.fill('#chat-input', text);
+    await this.page.click('#chat-send');
+  }
+
+  /** Resolves when a chat message with exactly `text` has arrived from another peer. */
+  async waitForChat(text: string, timeout = WAIT_MS): Promise<void> {
+    await this.page.waitForFunction(
+      (expected) =>
+        [...document.querySelectorAll('#chat-log p:not(.mine):not(.system) .text')].some(
+          (node) => node.textContent === expected,
+        ),
+      text,
+      { timeout },
+    );
+  }
+
+  /** Resolves when `count` remote videos are playing frames (fake camera tracks from the peers). */
+  async waitForPlayingRemoteVideos(count: number, timeout = WAIT_MS): Promise<void> {
+    await this.page.waitForFunction(
+      (expected) =>
+        [...document.querySelectorAll<HTMLVideoElement>('#remote-videos video')].filter((video) => {
+          const stream = video.srcObject;
+          return stream instanceof MediaStream && stream.getVideoTracks().length > 0 && video.videoWidth > 0;
+        }).length === expected,
+      count,
+      { timeout },
+    );
+  }
+
+  /** The ICE candidate types (host, srflx, relay) of the connected peers' selected pairs. */
+  async routes(): Promise<string[]> {
+    await this.page.waitForFunction(
+      () => [...document.querySelectorAll('#peer-list li')].every((item) => (item as HTMLElement).dataset.route),
+      undefined,
+      { timeout: WAIT_MS },
+    );
+    return this.page.$$eval('#peer-list li', (items) => items.map((item) => (item as HTMLElement).dataset.route ?? ''));
+  }
+
+  /** Our peer id as the page shows it. */
+  async peerId(): Promise<string> {
+    return (await this.page.textContent('#peer-id'))?.trim() ?? '';
+  }
+}

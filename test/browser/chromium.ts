@@ -1,0 +1,45 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+
+/** Debian's Chromium; CI installs it with apt, and a browser is never downloaded. */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Why browser tests cannot run here, or null when they can. */
+export const chromiumMissing: string | null = existsSync(CHROMIUM_PATH)
+  ? null
+  : 'chromium not installed: apt-get install -y chromium';
+
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/** Launches headless Chromium with fake camera and microphone that are granted without a prompt. */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS });
+}
+
+/** A context (one profile) that accepts the server's self-signed certificate. */
+export function newContext(browser: Browser): Promise<BrowserContext> {
+  return browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 860 } });
+}
+
+/**
+ * Builds dist/client/signaling-client.js, which the server serves at /client/, so the pages never
+ * load a stale or missing bundle. The build script writes atomically, so parallel test files may
+ * both run it.
+ */
+export function buildClientBundle(): void {
+  const script = fileURLToPath(new URL('../../scripts/build-client.mjs', import.meta.url));
+  execFileSync(process.execPath, [script], { stdio: 'inherit' });
+}

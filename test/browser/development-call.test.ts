@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { type RunningServer, startServer } from '../helpers/server.js';
+import { CallPage } from './call-page.js';
+import { buildClientBundle, chromiumMissing, launchChromium, newContext } from './chromium.js';
+
+// No STUN: the peers must find each other through host candidates alone.
+const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
+
+let browser: Browser | undefined;
+let server: RunningServer | undefined;
+
+before(async () => {
+  if (chromiumMissing) return;
+  buildClientBundle();
+  [browser, server] = await Promise.all([launchChromium(), startServer(ENV)]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('two pages in development mode connect over host candidates and chat both ways', { timeout: 60_000 }, async (t) => {
+  if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
+  const context = await newContext(browser);
+  const pages: CallPage[] = [];
+  try {
+    for (let i = 0; i < 2; i += 1) pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
+    const [alice, bob] = pages as [CallPage, CallPage];
+    await alice.join('dev-call');
+    await alice.waitForConnectionState('joined');
+    await bob.join('dev-call');
+    await Promise.all([alice.waitForConnectedPeers(1), bob.waitForConnectedPeers(1)]);
+
+    assert.notEqual(await alice.peerId(), await bob.peerId());
+    assert.deepEqual(await alice.routes(), ['host']);
+    assert.deepEqual(await bob.routes(), ['host']);
+
+    await alice.sendChat('hello from alice');
+    await bob.waitForChat('hello from alice');
+    await bob.sendChat('hello from bob');
+    await alice.waitForChat('hello from bob');
+  } catch (error) {
+    for (const [i, page] of pages.entries()) t.diagnostic(`page ${i}:\n${await page.describe()}`);
+    throw error;
+  } finally {
+    await context.close();
+  }
+});

@@ -1,0 +1,42 @@
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { type RunningServer, startServer } from '../helpers/server.js';
+import { CallPage } from './call-page.js';
+import { buildClientBundle, chromiumMissing, launchChromium, newContext } from './chromium.js';
+
+const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
+
+let browser: Browser | undefined;
+let server: RunningServer | undefined;
+
+before(async () => {
+  if (chromiumMissing) return;
+  buildClientBundle();
+  [browser, server] = await Promise.all([launchChromium(), startServer(ENV)]);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('three pages form a full mesh and each plays the fake camera of the two others', { timeout: 60_000 }, async (t) => {
+  if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
+  const context = await newContext(browser);
+  const pages: CallPage[] = [];
+  try {
+    for (let i = 0; i < 3; i += 1) pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
+    // Joining all at once makes offers collide: perfect negotiation has to sort it out.
+    await Promise.all(pages.map((page) => page.join('mesh-call', { media: true })));
+    await Promise.all(pages.map((page) => page.waitForConnectedPeers(2)));
+    await Promise.all(pages.map((page) => page.waitForPlayingRemoteVideos(2)));
+
+    await pages[0]!.sendChat('hello mesh');
+    await Promise.all([pages[1]!.waitForChat('hello mesh'), pages[2]!.waitForChat('hello mesh')]);
+  } catch (error) {
+    for (const [i, page] of pages.entries()) t.diagnostic(`page ${i}:\n${await page.describe()}`);
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
