@@ -1,5 +1,6 @@
 import { buildApp } from './app.js';
 import { prepareResources, StartupError } from './bootstrap.js';
+import { BrokerUnavailableError, createBroker } from './cluster/create-broker.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
 import { createLogger } from './logger.js';
@@ -21,10 +22,11 @@ async function main(): Promise<void> {
   const log = createLogger(config);
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
+    const broker = await createBroker(config);
     const resources = await prepareResources(config, log);
-    app = await buildApp(config, { log, ...resources });
+    app = await buildApp(config, { log, broker, ...resources });
   } catch (error) {
-    if (error instanceof StartupError || (error as NodeJS.ErrnoException).code !== undefined) {
+    if (error instanceof StartupError || error instanceof BrokerUnavailableError || (error as NodeJS.ErrnoException).code !== undefined) {
       process.stderr.write(`cannot start: ${(error as Error).message}\n`);
       process.exit(1);
     }

@@ -99,11 +99,8 @@ export class PeerNegotiator {
     const collision = description.type === 'offer' && !readyForOffer;
     this.#ignoreOffer = !this.polite && collision;
     if (this.#ignoreOffer) return;
-    if (collision && this.pc.signalingState === 'have-local-offer') {
-      // setRemoteDescription would roll back implicitly too, but not in older browsers. While our
-      // offer is still being created (state "stable"), the implicit rollback is the only option.
-      await this.pc.setLocalDescription({ type: 'rollback' });
-    }
+    // A polite peer with an offer of its own lets setRemoteDescription roll it back: done as one
+    // operation, no new offer (from a fresh negotiationneeded) can slip in between rollback and offer.
     await this.pc.setRemoteDescription(description);
     if (description.type === 'offer') {
       await this.pc.setLocalDescription();

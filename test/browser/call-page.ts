@@ -27,21 +27,21 @@ export class CallPage {
 
   /** The page's visible state and console, for failure messages. */
   async describe(): Promise<string> {
+    // No named inner functions: the evaluated source must not depend on helpers of the test's compiler.
     const state = await this.page
-      .evaluate(() => {
-        const text = (selector: string) => document.querySelector(selector)?.textContent?.trim() ?? '';
-        const peers = [...document.querySelectorAll<HTMLElement>('#peer-list li')].map(
-          (item) => `${item.dataset.peerId} state=${item.dataset.state} channel=${item.dataset.channel ?? '-'}`,
-        );
-        return [
+      .evaluate(() =>
+        [
           `url: ${location.href}`,
-          `connection: ${text('#connection-state')}, peer id: ${text('#peer-id')}`,
-          `notice: ${text('#notice')}`,
-          `peers: ${peers.join('; ') || 'none'}`,
+          `connection: ${document.querySelector('#connection-state')?.textContent}`,
+          `peer id: ${document.querySelector('#peer-id')?.textContent}`,
+          `notice: ${document.querySelector('#notice')?.textContent}`,
+          `peers: ${[...document.querySelectorAll<HTMLElement>('#peer-list li')]
+            .map((item) => `${item.dataset.peerId} state=${item.dataset.state} channel=${item.dataset.channel ?? '-'}`)
+            .join('; ')}`,
           `remote videos: ${document.querySelectorAll('#remote-videos video').length}`,
-          `chat: ${[...document.querySelectorAll('#chat-log p')].map((p) => p.textContent).join(' | ')}`,
-        ].join('\n');
-      })
+          `chat: ${[...document.querySelectorAll('#chat-log p')].map((line) => line.textContent).join(' | ')}`,
+        ].join('\n'),
+      )
       .catch((error: unknown) => `(page state unavailable: ${String(error)})`);
     return `${state}\nconsole:\n${this.log}`;
   }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Secure mode: HTTPS/WSS, JWT authentication, full abuse protection.
+# Works on a fresh clone: installs dependencies and builds when needed; the server creates
+# ssl/server.crt + ssl/server.key (self-signed), users.csv and the JWT key when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+[ -d node_modules ] || npm install --no-audit --no-fund
+node scripts/ensure-build.mjs
+export REQUIRE_HTTPS=true
+export REQUIRE_AUTH=true
+# DEBUG=true (the documented development users) unless the environment or .env says otherwise.
+if [ -z "${DEBUG:-}" ] && ! grep -qE '^[[:space:]]*(export[[:space:]]+)?DEBUG=' .env 2>/dev/null; then
+  export DEBUG=true
+fi
+exec node dist/src/main.js
