@@ -133,7 +133,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
       return server;
     },
   });
-  // biome-ignore lint/style/noNonNullAssertion: serverFactory ran inside Fastify()
   server = server!;
 
   const gateway = new WebSocketGateway({
@@ -185,13 +184,24 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   registerErrorHandlers(http);
   http.addHook('onResponse', async (request, reply) => {
     request.log.info(
-      { method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      {
+        method: request.method,
+        url: redactUrl(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+      },
       'http request',
     );
   });
 
   const requestAuth: RequestAuthDeps = { tokens, users: deps.users, authFailures, addresses, events };
-  registerStatusRoutes(http, { config, broker, connectionCount: () => gateway.connectionCount, startedAt: now(), now });
+  registerStatusRoutes(http, {
+    config,
+    broker,
+    connectionCount: () => gateway.connectionCount,
+    startedAt: now(),
+    now,
+  });
   registerLoginRoutes(http, requestAuth);
   registerRoomRoutes(http, { config, broker, auth: requestAuth });
   await http.register(fastifyStatic, {

@@ -33,7 +33,9 @@ export async function prepareResources(
       ['SECRET_KEY', config.secretKey],
     ] as const) {
       if (value !== null && isPlaceholderSecret(value)) {
-        throw new StartupError(`${name} is a placeholder value; set a random secret of at least 32 bytes (or unset it to have one generated)`);
+        throw new StartupError(
+          `${name} is a placeholder value; set a random secret of at least 32 bytes (or unset it to have one generated)`,
+        );
       }
     }
   }
@@ -44,14 +46,22 @@ export async function prepareResources(
 
   const created = await ensureUsersFile(config.usersFile, { debug: config.debug });
   if (created.created) {
-    log.info({ file: config.usersFile }, config.debug ? 'created users file with the development users' : 'created users file with an admin user');
+    log.info(
+      { file: config.usersFile },
+      config.debug
+        ? 'created users file with the development users'
+        : 'created users file with an admin user',
+    );
     if (created.generatedAdminPassword) {
-      print(`Generated password for user "admin" (shown once, stored only hashed): ${created.generatedAdminPassword}`);
+      print(
+        `Generated password for user "admin" (shown once, stored only hashed): ${created.generatedAdminPassword}`,
+      );
     }
   }
   const users = await CsvUserStore.open(config.usersFile, {
     onReload: (list) => log.info({ users: list.length }, 'users file reloaded'),
-    onReloadError: (errors) => log.error({ errors }, 'users file changed but is invalid; keeping the previous users'),
+    onReloadError: (errors) =>
+      log.error({ errors }, 'users file changed but is invalid; keeping the previous users'),
   }).catch((error: Error) => {
     throw new StartupError(error.message);
   });
@@ -70,7 +80,11 @@ export async function prepareResources(
     const origin = await ensureCertificate(config).catch((error: Error) => {
       throw new StartupError(error.message);
     });
-    if (origin === 'generated') log.warn({ cert: config.sslCertfile }, 'generated a self-signed certificate; install a real one for production');
+    if (origin === 'generated')
+      log.warn(
+        { cert: config.sslCertfile },
+        'generated a self-signed certificate; install a real one for production',
+      );
     tls = await loadTlsMaterial(config);
   }
   return { jwtSecret: jwtKey.secret, users, tls };

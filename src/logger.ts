@@ -14,7 +14,10 @@ export function redactUrl(url: string | undefined): string | undefined {
  * path (Authorization headers, any `token`/`password` field) as a second line of defence; callers
  * log no secrets in the first place.
  */
-export function createLogger(config: Pick<Config, 'logLevel' | 'debug'>, destination?: pino.DestinationStream): Logger {
+export function createLogger(
+  config: Pick<Config, 'logLevel' | 'debug'>,
+  destination?: pino.DestinationStream,
+): Logger {
   const options: pino.LoggerOptions = {
     level: config.logLevel,
     base: { service: 'signaling' },
@@ -39,7 +42,10 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'debug'>, destina
   if (config.debug) {
     return pino({
       ...options,
-      transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } },
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+      },
     });
   }
   return pino(options);

@@ -26,7 +26,11 @@ async function main(): Promise<void> {
     const resources = await prepareResources(config, log);
     app = await buildApp(config, { log, broker, ...resources });
   } catch (error) {
-    if (error instanceof StartupError || error instanceof BrokerUnavailableError || (error as NodeJS.ErrnoException).code !== undefined) {
+    if (
+      error instanceof StartupError ||
+      error instanceof BrokerUnavailableError ||
+      (error as NodeJS.ErrnoException).code !== undefined
+    ) {
       process.stderr.write(`cannot start: ${(error as Error).message}\n`);
       process.exit(1);
     }

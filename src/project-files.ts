@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 export const PROJECT_ROOT: string = findRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** The server's version, from package.json. */
-export const VERSION: string = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string })
-  .version;
+export const VERSION: string = (
+  JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }
+).version;
 
 /** The service name reported by `GET /`. */
 export const SERVICE_NAME = 'webrtc-signaling-server';

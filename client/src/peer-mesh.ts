@@ -1,3 +1,4 @@
+import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { Emitter } from './emitter.js';
 import {
   browserPeerConnection,
@@ -23,11 +24,17 @@ export interface PeerMeshOptions {
   readonly dataChannel?: string | false;
   /** Makes peer connections; defaults to the browser's `RTCPeerConnection`. */
   readonly createPeerConnection?: PeerConnectionFactory;
+  /**
+   * How long a peer already in the room waits for a newcomer's offer before offering itself.
+   * Default 3 s. Letting the newcomer offer first avoids offer collisions at call set-up.
+   */
+  readonly offerWaitMs?: number;
+  readonly clock?: Clock;
 }
 
 /** Events a `PeerMesh` emits; every one names the remote peer. */
 export interface MeshEvents {
-  /** A peer connection to `peerId` was created; `polite` is our role in it. */
+  /** A peer is in the room (its connection follows); `polite` is our role in negotiating with it. */
   peer_added: { readonly peerId: PeerId; readonly polite: boolean };
   /** The peer left (or we rejoined under a new id) and its connection was closed. */
   peer_removed: { readonly peerId: PeerId };
@@ -44,24 +51,34 @@ export interface MeshEvents {
   negotiation_error: { readonly peerId: PeerId; readonly error: unknown };
 }
 
-interface RemotePeer {
-  readonly id: PeerId;
+interface Connection {
   readonly negotiator: PeerNegotiator;
   readonly channel: DataChannelLike | null;
   senders: RTCRtpSender[];
 }
 
+interface RemotePeer {
+  readonly id: PeerId;
+  readonly polite: boolean;
+  connection: Connection | null;
+  /** Pending while we wait for the newcomer's offer. */
+  offerWait: TimerHandle | null;
+}
+
 /**
  * A full mesh over a `SignalingClient`: one `RTCPeerConnection` per other peer in the room, each
  * negotiated with perfect negotiation (the peer with the smaller id is polite), with every message
- * addressed `to` that peer. Connections are created when we join (for the peers already there) and
- * when a peer joins; they are closed when the peer leaves and when we rejoin, because a new join
- * means a new peer id that the other peers do not know.
+ * addressed `to` that peer. The newcomer offers to the peers it finds in the room; they answer, and
+ * only offer themselves if no offer came within `offerWaitMs`. Renegotiation (media added later,
+ * ICE restarts) may start on either side. Connections are closed when the peer leaves and when we
+ * rejoin, because a new join means a new peer id that the other peers do not know.
  */
 export class PeerMesh extends Emitter<MeshEvents> {
   readonly client: SignalingClient;
   readonly #createPeerConnection: PeerConnectionFactory;
   readonly #dataChannel: string | false;
+  readonly #offerWaitMs: number;
+  readonly #clock: Clock;
   readonly #peers = new Map<PeerId, RemotePeer>();
   readonly #unsubscribe: Array<() => void>;
   #rtcConfiguration: RTCConfiguration;
@@ -72,31 +89,38 @@ export class PeerMesh extends Emitter<MeshEvents> {
     this.client = client;
     this.#createPeerConnection = options.createPeerConnection ?? browserPeerConnection;
     this.#dataChannel = options.dataChannel ?? 'chat';
+    this.#offerWaitMs = options.offerWaitMs ?? 3000;
+    this.#clock = options.clock ?? systemClock;
     this.#rtcConfiguration = options.rtcConfiguration ?? {};
     this.#localStream = options.localStream ?? null;
     this.#unsubscribe = [
       client.on('joined', (message) => {
         this.#removeAll();
-        for (const peerId of message.peers) this.#add(peerId);
+        for (const peerId of message.peers) this.#connect(this.#track(peerId));
       }),
       client.on('peer_joined', (message) => {
-        if (!this.#peers.has(message.peer_id)) this.#add(message.peer_id);
+        if (this.#peers.has(message.peer_id)) return;
+        const peer = this.#track(message.peer_id);
+        peer.offerWait = this.#clock.setTimeout(() => {
+          peer.offerWait = null;
+          if (this.#peers.get(peer.id) === peer && !peer.connection) this.#connect(peer);
+        }, this.#offerWaitMs);
       }),
       client.on('peer_left', (message) => this.#remove(message.peer_id)),
       client.on('offer', (message) => {
+        if (!this.#forUs(message.to)) return;
         // An offer may overtake the peer_joined that announces its sender.
-        const peer = this.#forUs(message.to)
-          ? (this.#peers.get(message.from) ?? this.#add(message.from))
-          : null;
-        void peer?.negotiator.handleDescription(message.offer);
+        const peer = this.#peers.get(message.from) ?? this.#track(message.from);
+        const connection = peer.connection ?? this.#connect(peer);
+        void connection.negotiator.handleDescription(message.offer);
       }),
       client.on('answer', (message) => {
-        if (this.#forUs(message.to))
-          void this.#peers.get(message.from)?.negotiator.handleDescription(message.answer);
+        if (!this.#forUs(message.to)) return;
+        void this.#peers.get(message.from)?.connection?.negotiator.handleDescription(message.answer);
       }),
       client.on('ice_candidate', (message) => {
-        if (this.#forUs(message.to))
-          void this.#peers.get(message.from)?.negotiator.handleCandidate(message.candidate);
+        if (!this.#forUs(message.to)) return;
+        void this.#peers.get(message.from)?.connection?.negotiator.handleCandidate(message.candidate);
       }),
       client.on('close', (event) => {
         if (!event.willReconnect) this.#removeAll();
@@ -104,19 +128,19 @@ export class PeerMesh extends Emitter<MeshEvents> {
     ];
   }
 
-  /** The remote peers we hold a connection to. */
+  /** The other peers in the room, connected or not yet. */
   get peerIds(): PeerId[] {
     return [...this.#peers.keys()];
   }
 
-  /** The peer connection to `peerId`, for anything the mesh does not cover (stats, extra channels). */
+  /** The peer connection to `peerId` (null before it exists), for stats or extra channels. */
   peerConnection(peerId: PeerId): PeerConnectionLike | null {
-    return this.#peers.get(peerId)?.negotiator.pc ?? null;
+    return this.#peers.get(peerId)?.connection?.negotiator.pc ?? null;
   }
 
   /** Sends a data-channel message to one peer; false when its channel is not open. */
   send(peerId: PeerId, data: string): boolean {
-    const channel = this.#peers.get(peerId)?.channel;
+    const channel = this.#peers.get(peerId)?.connection?.channel;
     if (channel?.readyState !== 'open') return false;
     channel.send(data);
     return true;
@@ -132,9 +156,10 @@ export class PeerMesh extends Emitter<MeshEvents> {
   /** Replaces the tracks sent to every peer (null: send none); each connection renegotiates. */
   setLocalStream(stream: MediaStream | null): void {
     this.#localStream = stream;
-    for (const peer of this.#peers.values()) {
-      for (const sender of peer.senders) peer.negotiator.pc.removeTrack(sender);
-      peer.senders = this.#addLocalTracks(peer.negotiator.pc);
+    for (const { connection } of this.#peers.values()) {
+      if (!connection) continue;
+      for (const sender of connection.senders) connection.negotiator.pc.removeTrack(sender);
+      connection.senders = this.#addLocalTracks(connection.negotiator.pc);
     }
   }
 
@@ -154,12 +179,22 @@ export class PeerMesh extends Emitter<MeshEvents> {
     return self !== null && (to === undefined || to === self);
   }
 
-  #add(peerId: PeerId): RemotePeer {
-    const polite = this.client.peerId! < peerId;
+  #track(peerId: PeerId): RemotePeer {
+    const peer: RemotePeer = { id: peerId, polite: this.client.peerId! < peerId, connection: null, offerWait: null };
+    this.#peers.set(peerId, peer);
+    this.emit('peer_added', { peerId, polite: peer.polite });
+    return peer;
+  }
+
+  /** Creates the connection; the data channel and tracks added here make the browser negotiate. */
+  #connect(peer: RemotePeer): Connection {
+    const peerId = peer.id;
+    if (peer.offerWait !== null) this.#clock.clearTimeout(peer.offerWait);
+    peer.offerWait = null;
     const pc = this.#createPeerConnection(this.#rtcConfiguration);
     const negotiator = new PeerNegotiator({
       pc,
-      polite,
+      polite: peer.polite,
       signals: {
         sendDescription: (description) =>
           description.type === 'offer'
@@ -169,30 +204,26 @@ export class PeerMesh extends Emitter<MeshEvents> {
       },
       onError: (error) => this.emit('negotiation_error', { peerId, error }),
     });
+    const current = () => this.#peers.get(peerId) === peer && peer.connection?.negotiator === negotiator;
     pc.onconnectionstatechange = () => {
-      if (this.#peers.get(peerId)?.negotiator !== negotiator) return;
+      if (!current()) return;
       this.emit('connection_state', { peerId, state: pc.connectionState });
       // ICE restart is itself a negotiation, so either side may start it.
       if (pc.connectionState === 'failed') pc.restartIce();
     };
     pc.ontrack = (event) => {
-      if (this.#peers.get(peerId)?.negotiator !== negotiator) return;
-      this.emit('track', { peerId, track: event.track, stream: event.streams[0] ?? null });
+      if (current()) this.emit('track', { peerId, track: event.track, stream: event.streams[0] ?? null });
     };
-    const channel = this.#dataChannel
-      ? pc.createDataChannel(this.#dataChannel, { negotiated: true, id: 0 })
-      : null;
-    const peer: RemotePeer = { id: peerId, negotiator, channel, senders: [] };
-    this.#peers.set(peerId, peer);
+    const channel = this.#dataChannel ? pc.createDataChannel(this.#dataChannel, { negotiated: true, id: 0 }) : null;
+    const connection: Connection = { negotiator, channel, senders: [] };
+    peer.connection = connection;
     if (channel) {
-      const current = () => this.#peers.get(peerId) === peer;
       channel.onopen = () => current() && this.emit('channel_open', { peerId });
       channel.onclose = () => current() && this.emit('channel_close', { peerId });
       channel.onmessage = (event) => current() && this.emit('data', { peerId, data: event.data });
     }
-    peer.senders = this.#addLocalTracks(pc);
-    this.emit('peer_added', { peerId, polite });
-    return peer;
+    connection.senders = this.#addLocalTracks(pc);
+    return connection;
   }
 
   #addLocalTracks(pc: PeerConnectionLike): RTCRtpSender[] {
@@ -204,8 +235,9 @@ export class PeerMesh extends Emitter<MeshEvents> {
     const peer = this.#peers.get(peerId);
     if (!peer) return;
     this.#peers.delete(peerId);
-    peer.channel?.close();
-    peer.negotiator.close();
+    if (peer.offerWait !== null) this.#clock.clearTimeout(peer.offerWait);
+    peer.connection?.channel?.close();
+    peer.connection?.negotiator.close();
     this.emit('peer_removed', { peerId });
   }
 

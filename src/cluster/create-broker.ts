@@ -12,7 +12,10 @@ export class BrokerUnavailableError extends Error {
  * With it: refused until the Redis broker ships, so an operator who asked for a shared fleet never
  * gets isolated single-process rooms by surprise.
  */
-export async function createBroker(config: Pick<Config, 'redisUrl'>, now: () => number = Date.now): Promise<Broker> {
+export async function createBroker(
+  config: Pick<Config, 'redisUrl'>,
+  now: () => number = Date.now,
+): Promise<Broker> {
   if (config.redisUrl !== null) {
     throw new BrokerUnavailableError(
       'REDIS_URL is set, but this release has no Redis broker yet; unset REDIS_URL to run a single instance',

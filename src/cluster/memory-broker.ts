@@ -69,7 +69,7 @@ export class MemoryBroker implements Broker {
 
   async leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
     const room = this.#rooms.get(roomId);
-    if (!room || !room.members.delete(peerId)) return false;
+    if (!room?.members.delete(peerId)) return false;
     if (room.members.size === 0) this.#rooms.delete(roomId);
     return true;
   }

@@ -131,7 +131,10 @@ const trustProxyText = z.string().transform((value, ctx): TrustProxy => {
     .map((s) => s.trim())
     .filter(Boolean);
   if (addresses.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a))) return { kind: 'addresses', addresses };
-  ctx.addIssue({ code: 'custom', message: 'expected true, false, a hop count, or comma-separated proxy IPs/CIDRs' });
+  ctx.addIssue({
+    code: 'custom',
+    message: 'expected true, false, a hop count, or comma-separated proxy IPs/CIDRs',
+  });
   return z.NEVER;
 });
 
@@ -147,7 +150,10 @@ const iceServersText = z.string().transform((value, ctx): readonly IceServer[] =
   } catch {
     // reported below
   }
-  ctx.addIssue({ code: 'custom', message: 'expected a JSON array like [{"urls":"stun:stun.example.org:3478"}]' });
+  ctx.addIssue({
+    code: 'custom',
+    message: 'expected a JSON array like [{"urls":"stun:stun.example.org:3478"}]',
+  });
   return z.NEVER;
 });
 
@@ -166,7 +172,10 @@ const secretText = z.string().min(1, { message: 'must not be empty when set' });
 
 /** Each environment variable, its default (as text, as a user would write it) and its parser. */
 const VARIABLES = {
-  HOST: { fallback: '0.0.0.0', schema: z.string().trim().min(1, { message: 'expected a host name or address' }) },
+  HOST: {
+    fallback: '0.0.0.0',
+    schema: z.string().trim().min(1, { message: 'expected a host name or address' }),
+  },
   PORT: { fallback: '8000', schema: integer(0, 65535) },
   DEBUG: { fallback: 'false', schema: booleanText },
   REQUIRE_HTTPS: { fallback: 'true', schema: booleanText },
@@ -233,7 +242,11 @@ export function loadConfig(env: Environment): Config {
     const key = p[name];
     if (key !== undefined && (name === 'JWT_SECRET_KEY' || p.JWT_SECRET_KEY === undefined)) {
       if (Buffer.byteLength(key, 'utf8') < 32) {
-        issues.push({ variable: name, value: '<redacted>', allowed: 'the JWT key must be at least 32 bytes' });
+        issues.push({
+          variable: name,
+          value: '<redacted>',
+          allowed: 'the JWT key must be at least 32 bytes',
+        });
       }
     }
   }

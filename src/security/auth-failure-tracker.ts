@@ -9,7 +9,9 @@ export interface AuthFailureTrackerOptions {
 }
 
 /** Whether a request may try to authenticate now, and if not for how long it must wait. */
-export type AuthGate = { readonly allowed: true } | { readonly allowed: false; readonly retryAfterSeconds: number };
+export type AuthGate =
+  | { readonly allowed: true }
+  | { readonly allowed: false; readonly retryAfterSeconds: number };
 
 interface FailureWindow {
   /** Start of the current counting window (ms). */
@@ -66,7 +68,10 @@ export class AuthFailureTracker {
       user.count += 1;
       const excess = user.count - this.#options.maxFailures;
       if (excess >= 0) {
-        const delay = Math.min(USERNAME_MAX_DELAY_SECONDS, USERNAME_BASE_DELAY_SECONDS * 2 ** Math.min(excess, 10));
+        const delay = Math.min(
+          USERNAME_MAX_DELAY_SECONDS,
+          USERNAME_BASE_DELAY_SECONDS * 2 ** Math.min(excess, 10),
+        );
         user.until = now + delay * 1000;
       }
     }
@@ -98,7 +103,8 @@ export class AuthFailureTracker {
     const entry = table.get(key);
     if (!entry) return ALLOWED;
     const now = this.#options.now();
-    if (entry.until > now) return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((entry.until - now) / 1000)) };
+    if (entry.until > now)
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil((entry.until - now) / 1000)) };
     return ALLOWED;
   }
 

@@ -27,6 +27,8 @@ export class OriginPolicy {
 
   /** CORS for HTTP: the listed origins only (never `*`). */
   allowsCors(origin: string): boolean {
-    return this.#allowed.has(origin.toLowerCase()) || (this.#debug && LOCALHOST_ORIGIN.test(origin.toLowerCase()));
+    return (
+      this.#allowed.has(origin.toLowerCase()) || (this.#debug && LOCALHOST_ORIGIN.test(origin.toLowerCase()))
+    );
   }
 }

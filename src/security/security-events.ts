@@ -38,7 +38,10 @@ export class SecurityEvents {
   emit(kind: SecurityEventKind, fields: SecurityEventFields = {}): void {
     this.#counts.set(kind, (this.#counts.get(kind) ?? 0) + 1);
     const { ip, user, room, peer, reason } = fields;
-    this.#log.warn({ security_event: kind, ip, user: user ?? undefined, room, peer, reason }, `security: ${kind}`);
+    this.#log.warn(
+      { security_event: kind, ip, user: user ?? undefined, room, peer, reason },
+      `security: ${kind}`,
+    );
   }
 
   /** Counts since start, by kind. */

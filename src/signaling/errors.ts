@@ -27,7 +27,6 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
 /** Trims a close reason to the 123 bytes a WebSocket close frame allows, keeping it ASCII. */
 export function closeReason(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: strip everything outside printable ASCII
   const ascii = text.replace(/[^\x20-\x7e]/g, '?');
   return ascii.length > 123 ? ascii.slice(0, 123) : ascii;
 }

@@ -22,7 +22,11 @@ const iceCandidate = z.object({
   usernameFragment: z.string().nullable().optional(),
 });
 
-const offerMessage = z.object({ type: z.literal('offer'), offer: sessionDescription('offer'), to: peerIdField.optional() });
+const offerMessage = z.object({
+  type: z.literal('offer'),
+  offer: sessionDescription('offer'),
+  to: peerIdField.optional(),
+});
 const answerMessage = z.object({
   type: z.literal('answer'),
   answer: sessionDescription('answer'),
@@ -33,7 +37,10 @@ const iceCandidateMessage = z.object({
   candidate: iceCandidate.nullable(),
   to: peerIdField.optional(),
 });
-const pingMessage = z.object({ type: z.literal('ping'), ts: z.union([z.number(), z.string().max(64)]).optional() });
+const pingMessage = z.object({
+  type: z.literal('ping'),
+  ts: z.union([z.number(), z.string().max(64)]).optional(),
+});
 const authMessage = z.object({ type: z.literal('auth'), token: z.string().min(1).max(8192) });
 
 const clientMessage = z.discriminatedUnion('type', [
@@ -59,7 +66,12 @@ export type RelayedMessage = RelayableMessage & { readonly from: PeerId };
 
 /** Any message the server sends. */
 export type ServerMessage =
-  | { readonly type: 'joined'; readonly room_id: string; readonly peer_id: PeerId; readonly peers: readonly PeerId[] }
+  | {
+      readonly type: 'joined';
+      readonly room_id: string;
+      readonly peer_id: PeerId;
+      readonly peers: readonly PeerId[];
+    }
   | { readonly type: 'peer_joined'; readonly peer_id: PeerId; readonly username?: string }
   | { readonly type: 'peer_left'; readonly peer_id: PeerId }
   | { readonly type: 'pong'; readonly ts?: number | string }
@@ -100,7 +112,10 @@ export function parseClientMessage(text: string): ParseResult {
     return {
       ok: false,
       code: ErrorCode.InvalidMessage,
-      message: `invalid ${type} message: ${where}: ${issue?.message ?? 'does not match the schema'}`.slice(0, 200),
+      message: `invalid ${type} message: ${where}: ${issue?.message ?? 'does not match the schema'}`.slice(
+        0,
+        200,
+      ),
     };
   }
   return { ok: true, message: result.data };
@@ -112,7 +127,11 @@ export function relayedCopy(message: RelayableMessage, from: PeerId): RelayedMes
     case 'offer':
       return withTo({ type: 'offer', offer: { type: 'offer', sdp: message.offer.sdp } }, message.to, from);
     case 'answer':
-      return withTo({ type: 'answer', answer: { type: 'answer', sdp: message.answer.sdp } }, message.to, from);
+      return withTo(
+        { type: 'answer', answer: { type: 'answer', sdp: message.answer.sdp } },
+        message.to,
+        from,
+      );
     case 'ice_candidate':
       return withTo({ type: 'ice_candidate', candidate: message.candidate }, message.to, from);
   }

@@ -15,7 +15,9 @@ export interface SignalingHubDeps {
 }
 
 /** Result of `SignalingHub.join`. */
-export type JoinResult = { readonly ok: true } | { readonly ok: false; readonly reason: 'room_full' | 'unavailable' };
+export type JoinResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly reason: 'room_full' | 'unavailable' };
 
 /** This instance's view of one room: its local peers and every member across the fleet. */
 interface LocalRoom {
@@ -117,7 +119,7 @@ export class SignalingHub {
 
   #relay(roomId: RoomId, peer: Peer, message: RelayableMessage): void {
     const room = this.#rooms.get(roomId);
-    if (!room || !room.peers.has(peer.id)) return;
+    if (!room?.peers.has(peer.id)) return;
     const to = message.to;
     if (to !== undefined && (to === peer.id || !room.members.has(to))) {
       peer.send({
@@ -128,7 +130,10 @@ export class SignalingHub {
       return;
     }
     const payload = encodeServerMessage(relayedCopy(message, peer.id));
-    const event: RoomEvent = to === undefined ? { kind: 'relay', from: peer.id, payload } : { kind: 'relay', from: peer.id, to, payload };
+    const event: RoomEvent =
+      to === undefined
+        ? { kind: 'relay', from: peer.id, payload }
+        : { kind: 'relay', from: peer.id, to, payload };
     this.#deps.broker.publish(roomId, event).catch((error) => this.#deps.onBrokerError?.(error, 'relay'));
   }
 
@@ -168,7 +173,8 @@ export class SignalingHub {
       }
       case 'left': {
         room.members.delete(event.peerId);
-        for (const [id, peer] of room.peers) if (id !== event.peerId) peer.send({ type: 'peer_left', peer_id: event.peerId });
+        for (const [id, peer] of room.peers)
+          if (id !== event.peerId) peer.send({ type: 'peer_left', peer_id: event.peerId });
         return;
       }
     }

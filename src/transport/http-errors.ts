@@ -25,10 +25,13 @@ export function registerErrorHandlers(app: FastifyInstance): void {
       return;
     }
     let detail = error.message;
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) detail = 'request body is not valid JSON';
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError)
+      detail = 'request body is not valid JSON';
     else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') detail = 'request body too large';
-    else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') detail = 'unsupported content type; send application/json';
-    else if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') detail = 'request body is empty; send a JSON object';
+    else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      detail = 'unsupported content type; send application/json';
+    else if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+      detail = 'request body is empty; send a JSON object';
     void reply.code(status).send({ detail });
   });
 }

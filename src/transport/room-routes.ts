@@ -13,7 +13,8 @@ export interface RoomRoutesDeps {
 /** `GET /api/rooms` (admin) and `GET|POST /api/rooms/{room_id}/info` (any valid token). */
 export function registerRoomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): void {
   app.get('/api/rooms', async (request, reply) => {
-    if (deps.config.requireAuth && !(await authenticateRequest(deps.auth, request, reply, 'admin'))) return reply;
+    if (deps.config.requireAuth && !(await authenticateRequest(deps.auth, request, reply, 'admin')))
+      return reply;
     const rooms = await deps.broker.rooms();
     return {
       rooms: rooms.map((r) => ({ room_id: r.roomId, peer_count: r.peerCount, created_at: iso(r.createdAt) })),
@@ -22,7 +23,8 @@ export function registerRoomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): 
   });
 
   const roomInfo = async (request: FastifyRequest<{ Params: { room_id: string } }>, reply: FastifyReply) => {
-    if (deps.config.requireAuth && !(await authenticateRequest(deps.auth, request, reply, null))) return reply;
+    if (deps.config.requireAuth && !(await authenticateRequest(deps.auth, request, reply, null)))
+      return reply;
     const roomId = parseRoomId(request.params.room_id);
     if (roomId === null) {
       return reply.code(422).send({ detail: 'invalid room id: 1 to 64 of A-Z a-z 0-9 _ - . (not . or ..)' });
@@ -33,7 +35,11 @@ export function registerRoomRoutes(app: FastifyInstance, deps: RoomRoutesDeps): 
       room_id: room.roomId,
       peer_count: room.members.length,
       max_peers: deps.config.maxConnectionsPerRoom,
-      peers: room.members.map((m) => ({ peer_id: m.peerId, username: m.username, joined_at: iso(m.joinedAt) })),
+      peers: room.members.map((m) => ({
+        peer_id: m.peerId,
+        username: m.username,
+        joined_at: iso(m.joinedAt),
+      })),
       created_at: iso(room.createdAt),
     };
   };

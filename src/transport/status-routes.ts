@@ -47,6 +47,6 @@ function prefersHtml(accept: string | undefined): boolean {
   if (!accept) return false;
   const types = accept.split(',').map((part) => part.split(';')[0]!.trim().toLowerCase());
   const html = types.indexOf('text/html');
-  const json = types.findIndex((t) => t === 'application/json');
+  const json = types.indexOf('application/json');
   return html !== -1 && (json === -1 || html < json);
 }

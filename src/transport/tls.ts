@@ -72,8 +72,13 @@ export async function ensureCertificate(
 }
 
 /** Reads the certificate and key (re-read on SIGHUP for renewals). Tightens a readable key to 0600. */
-export async function loadTlsMaterial(config: Pick<Config, 'sslCertfile' | 'sslKeyfile'>): Promise<TlsMaterial> {
-  const [key, cert] = await Promise.all([readFile(config.sslKeyfile, 'utf8'), readFile(config.sslCertfile, 'utf8')]);
+export async function loadTlsMaterial(
+  config: Pick<Config, 'sslCertfile' | 'sslKeyfile'>,
+): Promise<TlsMaterial> {
+  const [key, cert] = await Promise.all([
+    readFile(config.sslKeyfile, 'utf8'),
+    readFile(config.sslCertfile, 'utf8'),
+  ]);
   await chmod(config.sslKeyfile, 0o600).catch(() => {});
   return { key, cert, minVersion: 'TLSv1.2', ciphers: MODERN_CIPHERS, honorCipherOrder: true };
 }

@@ -1,4 +1,4 @@
-import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -102,7 +102,9 @@ export class WebSocketGateway {
 
   /** Starts handling upgrades on `server` and the liveness ticker. */
   attach(server: HttpServer | HttpsServer): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#onUpgrade(req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(req, socket, head),
+    );
     const timeoutMs = this.#deps.config.websocketTimeout * 1000;
     const tickMs = Math.min(5000, Math.max(100, Math.floor(timeoutMs / 4)));
     this.#ticker = setInterval(() => this.#tick(), tickMs);
@@ -132,19 +134,29 @@ export class WebSocketGateway {
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => {});
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    if (!path.startsWith('/ws/')) return rejectUpgrade(socket, 404, 'Not Found');
-    if (!this.#accepting) return rejectUpgrade(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+    if (!path.startsWith('/ws/')) {
+      rejectUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (!this.#accepting) {
+      rejectUpgrade(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+      return;
+    }
 
     const ip = this.#deps.addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const ipKey = limitKey(ip);
     const block = this.#deps.authFailures.checkIp(ipKey);
     if (!block.allowed) {
       this.#deps.events.emit('ip_blocked', { ip, reason: 'upgrade refused while blocked' });
-      return rejectUpgrade(socket, 429, 'Too Many Requests', { 'Retry-After': String(block.retryAfterSeconds) });
+      rejectUpgrade(socket, 429, 'Too Many Requests', { 'Retry-After': String(block.retryAfterSeconds) });
+      return;
     }
     if (!this.#deps.connectionsPerIp.tryAcquire(ipKey)) {
       this.#deps.events.emit('connection_cap', { ip });
-      return rejectUpgrade(socket, 429, 'Too Many Requests', { 'Retry-After': String(CONNECTION_CAP_RETRY_SECONDS) });
+      rejectUpgrade(socket, 429, 'Too Many Requests', {
+        'Retry-After': String(CONNECTION_CAP_RETRY_SECONDS),
+      });
+      return;
     }
     // Released when the TCP/TLS socket closes, whatever happened before: failed handshake, abort, close.
     let released = false;
@@ -154,19 +166,32 @@ export class WebSocketGateway {
       this.#deps.connectionsPerIp.release(ipKey);
     };
     socket.once('close', release);
-    if (socket.destroyed) return release();
+    if (socket.destroyed) {
+      release();
+      return;
+    }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
       void this.#onSocket(ws, req, ip, ipKey, path);
     });
   }
 
-  async #onSocket(ws: WebSocket, req: IncomingMessage, ip: string, ipKey: string, path: string): Promise<void> {
+  async #onSocket(
+    ws: WebSocket,
+    req: IncomingMessage,
+    ip: string,
+    ipKey: string,
+    path: string,
+  ): Promise<void> {
     this.#sockets += 1;
     ws.pause();
     let connection: Connection | null = null;
     ws.on('error', (error: Error & { code?: string }) => {
       if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        this.#deps.events.emit('message_too_large', { ip, room: connection?.roomId, peer: connection?.peer.id });
+        this.#deps.events.emit('message_too_large', {
+          ip,
+          room: connection?.roomId,
+          peer: connection?.peer.id,
+        });
       } else {
         this.#deps.log.debug({ ip, err: error.message }, 'websocket error');
       }
@@ -179,13 +204,15 @@ export class WebSocketGateway {
     const origin = req.headers.origin;
     if (!this.#deps.origins.allows(origin, this.#ownOrigin(req))) {
       this.#deps.events.emit('origin_rejected', { ip, reason: `origin ${truncate(origin ?? '', 100)}` });
-      return closeWith(ws, CloseCode.OriginRejected, 'origin not allowed');
+      closeWith(ws, CloseCode.OriginRejected, 'origin not allowed');
+      return;
     }
 
     const roomId = decodeRoomId(path.slice('/ws/'.length));
     if (roomId === null) {
       this.#deps.events.emit('invalid_room', { ip, reason: truncate(path, 100) });
-      return closeWith(ws, CloseCode.InvalidRoom, 'invalid room id');
+      closeWith(ws, CloseCode.InvalidRoom, 'invalid room id');
+      return;
     }
 
     const token = tokenFromRequest(req);
@@ -196,7 +223,8 @@ export class WebSocketGateway {
       if (!verified.ok) {
         if (this.#deps.config.requireAuth) {
           this.#recordAuthFailure(ip, ipKey, roomId, verified.reason);
-          return closeWith(ws, CloseCode.Unauthorized, verified.reason);
+          closeWith(ws, CloseCode.Unauthorized, verified.reason);
+          return;
         }
       } else {
         username = verified.username;
@@ -225,9 +253,11 @@ export class WebSocketGateway {
     if (!result.ok) {
       if (result.reason === 'room_full') {
         this.#deps.events.emit('room_full', { ip, user: username, room: roomId });
-        return closeWith(ws, CloseCode.RoomFull, 'room full');
+        closeWith(ws, CloseCode.RoomFull, 'room full');
+        return;
       }
-      return closeWith(ws, CloseCode.TryAgainLater, 'rooms unavailable, try again later');
+      closeWith(ws, CloseCode.TryAgainLater, 'rooms unavailable, try again later');
+      return;
     }
     connection.joined = true;
     if (ws.readyState !== WebSocket.OPEN) {
@@ -274,25 +304,44 @@ export class WebSocketGateway {
       c.strikeWindowStart = now;
     }
     c.strikes += 1;
-    if (c.strikes === 1) this.#deps.events.emit('rate_limited', { ip: c.ip, user: c.username, room: c.roomId, peer: c.peer.id });
+    if (c.strikes === 1)
+      this.#deps.events.emit('rate_limited', { ip: c.ip, user: c.username, room: c.roomId, peer: c.peer.id });
     if (c.strikes >= STRIKE_LIMIT) {
-      this.#deps.events.emit('rate_limited', { ip: c.ip, user: c.username, room: c.roomId, peer: c.peer.id, reason: 'closed after repeated refusals' });
+      this.#deps.events.emit('rate_limited', {
+        ip: c.ip,
+        user: c.username,
+        room: c.roomId,
+        peer: c.peer.id,
+        reason: 'closed after repeated refusals',
+      });
       closeWith(c.ws, CloseCode.RateLimited, 'rate limit exceeded');
       return false;
     }
-    c.peer.send({ type: 'error', code: ErrorCode.RateLimited, message: 'rate limit exceeded; message dropped' });
+    c.peer.send({
+      type: 'error',
+      code: ErrorCode.RateLimited,
+      message: 'rate limit exceeded; message dropped',
+    });
     return false;
   }
 
   #refuse(c: Connection, code: ErrorCode, message: string): void {
-    this.#deps.events.emit('invalid_message', { ip: c.ip, user: c.username, room: c.roomId, peer: c.peer.id, reason: code });
+    this.#deps.events.emit('invalid_message', {
+      ip: c.ip,
+      user: c.username,
+      room: c.roomId,
+      peer: c.peer.id,
+      reason: code,
+    });
     c.peer.send({ type: 'error', code, message });
   }
 
   async #refreshToken(c: Connection, message: Extract<ClientMessage, { type: 'auth' }>): Promise<void> {
     const verified = await this.#verifyToken(message.token);
     if (c.ws.readyState !== WebSocket.OPEN) return;
-    const sameUser = verified.ok && (c.username === null ? !this.#deps.config.requireAuth : verified.username === c.username);
+    const sameUser =
+      verified.ok &&
+      (c.username === null ? !this.#deps.config.requireAuth : verified.username === c.username);
     if (!verified.ok || !sameUser) {
       const reason = verified.ok ? 'token is for another user' : verified.reason;
       if (this.#deps.config.requireAuth) {
@@ -304,14 +353,18 @@ export class WebSocketGateway {
       return;
     }
     c.tokenExpiresAt = verified.expiresAt;
-    c.peer.send({ type: 'auth_ok', expires_in: Math.max(0, Math.floor((verified.expiresAt - this.#deps.now()) / 1000)) });
+    c.peer.send({
+      type: 'auth_ok',
+      expires_in: Math.max(0, Math.floor((verified.expiresAt - this.#deps.now()) / 1000)),
+    });
   }
 
   async #verifyToken(
     token: string | null,
   ): Promise<{ ok: true; username: string; expiresAt: number } | { ok: false; reason: string }> {
     const result = await this.#deps.tokens.verify(token);
-    if (!result.ok) return { ok: false, reason: result.reason === 'missing' ? 'missing token' : `${result.reason} token` };
+    if (!result.ok)
+      return { ok: false, reason: result.reason === 'missing' ? 'missing token' : `${result.reason} token` };
     const user = this.#deps.users.find(result.claims.sub);
     if (!user || user.disabled) return { ok: false, reason: 'unknown or disabled user' };
     return { ok: true, username: result.claims.sub, expiresAt: result.claims.exp * 1000 };
@@ -399,10 +452,16 @@ function tokenFromRequest(req: IncomingMessage): string | null {
 function closeWith(ws: WebSocket, code: number, reason: string): void {
   // A socket paused during the join checks must read again, or the closing handshake never completes.
   if (ws.isPaused) ws.resume();
-  if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(code, closeReason(reason));
+  if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)
+    ws.close(code, closeReason(reason));
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string, headers: Record<string, string> = {}): void {
+function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  text: string,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify({ detail: text });
   const lines = [
     `HTTP/1.1 ${status} ${text}`,

@@ -18,6 +18,8 @@ async function joinedMesh(selfId: string, peers: string[]) {
   });
   const connections: FakePeerConnection[] = [];
   const mesh = new PeerMesh(client, {
+    clock,
+    offerWaitMs: 3000,
     rtcConfiguration: { iceServers: [] },
     createPeerConnection: (configuration) => {
       const pc = new FakePeerConnection(`pc${connections.length}`, configuration);
@@ -98,15 +100,48 @@ describe('PeerMesh', () => {
     assert.deepEqual(connections[0]!.log, []);
   });
 
-  test('creates a connection for a peer that joins later and for an offer that overtakes its peer_joined', async () => {
-    const { server, connections, events } = await joinedMesh('m', []);
+  test('waits for the offer of a peer that joins later instead of offering too', async () => {
+    const { server, connections, events, mesh } = await joinedMesh('m', []);
     server.last.receive({ type: 'peer_joined', peer_id: 'b' });
+    assert.deepEqual(events, ['added b impolite']);
+    assert.equal(connections.length, 0, 'no connection, so no colliding offer');
+    assert.equal(mesh.peerConnection('b'), null);
+    server.last.receive({ type: 'offer', offer: { type: 'offer', sdp: 'from b' }, to: 'm', from: 'b' });
+    await flush();
+    assert.equal(connections.length, 1);
+    assert.deepEqual(connections[0]!.log, ['remote offer: from b', 'local answer']);
+    assert.deepEqual(server.last.sent, [{ type: 'answer', answer: { type: 'answer', sdp: 'answer pc0 1' }, to: 'b' }]);
+  });
+
+  test('offers itself when a peer that joined later has not offered within offerWaitMs', async () => {
+    const { server, clock, connections } = await joinedMesh('m', []);
+    server.last.receive({ type: 'peer_joined', peer_id: 'b' });
+    await clock.advance(2999);
+    assert.equal(connections.length, 0);
+    await clock.advance(1);
+    assert.equal(connections.length, 1);
+    connections[0]!.needNegotiation();
+    await flush();
+    assert.deepEqual(server.last.sent, [{ type: 'offer', offer: { type: 'offer', sdp: 'offer pc0 1' }, to: 'b' }]);
+  });
+
+  test('creates the connection for an offer that overtakes its peer_joined', async () => {
+    const { server, clock, connections, events } = await joinedMesh('m', []);
     server.last.receive({ type: 'offer', offer: { type: 'offer', sdp: 'from c' }, to: 'm', from: 'c' });
     server.last.receive({ type: 'peer_joined', peer_id: 'c' });
-    await flush();
-    assert.equal(connections.length, 2);
-    assert.deepEqual(events, ['added b impolite', 'added c impolite']);
-    assert.deepEqual(connections[1]!.log, ['remote offer: from c', 'local answer']);
+    await clock.advance(10_000);
+    assert.equal(connections.length, 1);
+    assert.deepEqual(events, ['added c impolite']);
+    assert.deepEqual(connections[0]!.log, ['remote offer: from c', 'local answer']);
+  });
+
+  test('a peer that leaves before offering is forgotten without a connection', async () => {
+    const { server, clock, connections, events } = await joinedMesh('m', []);
+    server.last.receive({ type: 'peer_joined', peer_id: 'b' });
+    server.last.receive({ type: 'peer_left', peer_id: 'b' });
+    await clock.advance(10_000);
+    assert.equal(connections.length, 0);
+    assert.deepEqual(events, ['added b impolite', 'removed b']);
   });
 
   test('closes the connection of a peer that leaves', async () => {

@@ -64,7 +64,7 @@ describe('PeerNegotiator', () => {
 
     assert.deepEqual(polite.pc.log, [
       'local offer',
-      'rollback',
+      'implicit rollback',
       `remote offer: ${impoliteOffer.sdp}`,
       'local answer',
     ]);
@@ -75,6 +75,18 @@ describe('PeerNegotiator', () => {
     assert.equal(polite.pc.signalingState, 'stable');
     assert.equal(impolite.negotiator.ignoringOffer, false);
     assert.deepEqual([...polite.errors, ...impolite.errors], []);
+  });
+
+  test('a polite peer still creating its offer when the other offer arrives rolls it back too', async () => {
+    const polite = side('polite', true);
+    polite.pc.needNegotiation(); // setLocalDescription is now in flight
+    const done = polite.negotiator.handleDescription({ type: 'offer', sdp: 'remote offer' });
+    await done;
+    await flush();
+    assert.deepEqual(polite.pc.log, ['local offer', 'implicit rollback', 'remote offer: remote offer', 'local answer']);
+    assert.equal(polite.pc.signalingState, 'stable');
+    assert.equal(polite.descriptions.at(-1)?.type, 'answer');
+    assert.deepEqual(polite.errors, []);
   });
 
   test('the impolite peer drops candidates of the offer it ignored without reporting an error', async () => {

@@ -3,7 +3,11 @@ import { after, before, describe, test } from 'node:test';
 import type { Broker, MemberInfo, RoomEvent } from '../../src/cluster/broker.js';
 import type { RoomId } from '../../src/signaling/room-id.js';
 
-const member = (peerId: string, username: string | null = null): MemberInfo => ({ peerId, username, joinedAt: 1_700_000_000_000 });
+const member = (peerId: string, username: string | null = null): MemberInfo => ({
+  peerId,
+  username,
+  joinedAt: 1_700_000_000_000,
+});
 
 /**
  * The contract every Broker implementation must keep; run it with a factory per implementation.
@@ -14,7 +18,10 @@ export function describeBroker(name: string, factory: () => Promise<Broker>): vo
     let broker: Broker;
     const prefix = `contract-${process.pid}-${Date.now()}`;
     let n = 0;
-    const newRoom = () => `${prefix}-${(n += 1)}` as RoomId;
+    const newRoom = () => {
+      n += 1;
+      return `${prefix}-${n}` as RoomId;
+    };
 
     before(async () => {
       broker = await factory();
@@ -37,7 +44,9 @@ export function describeBroker(name: string, factory: () => Promise<Broker>): vo
 
     test('refuses a join past maxPeers atomically, even when joins race', async () => {
       const room = newRoom();
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => broker.join(room, member(`p${i}`), 4)));
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) => broker.join(room, member(`p${i}`), 4)),
+      );
       assert.equal(results.filter((r) => r.ok).length, 4);
       assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'room_full'));
       assert.equal((await broker.room(room))?.members.length, 4);
@@ -67,7 +76,8 @@ export function describeBroker(name: string, factory: () => Promise<Broker>): vo
       const two: RoomEvent[] = [];
       const stopOne = await broker.subscribe(room, (e) => one.push(e));
       const stopTwo = await broker.subscribe(room, (e) => two.push(e));
-      for (let i = 0; i < 50; i += 1) await broker.publish(room, { kind: 'relay', from: 'a', payload: String(i) });
+      for (let i = 0; i < 50; i += 1)
+        await broker.publish(room, { kind: 'relay', from: 'a', payload: String(i) });
       await waitFor(() => one.length === 50 && two.length === 50);
       assert.deepEqual(
         one.map((e) => (e.kind === 'relay' ? e.payload : '')),

@@ -36,7 +36,33 @@ describe('loadConfig', () => {
   });
 
   test('reads every contract variable', () => {
-    for (const name of ['HOST', 'PORT', 'DEBUG', 'REQUIRE_HTTPS', 'REQUIRE_AUTH', 'SECRET_KEY', 'JWT_SECRET_KEY', 'JWT_SECRET_FILE', 'JWT_EXPIRE_MINUTES', 'CORS_ORIGINS', 'RATE_LIMIT_PER_MINUTE', 'RATE_LIMIT_BURST', 'MAX_CONNECTIONS_PER_IP', 'MAX_CONNECTIONS_PER_ROOM', 'WEBSOCKET_TIMEOUT', 'MAX_MESSAGE_BYTES', 'AUTH_MAX_FAILURES', 'AUTH_FAILURE_WINDOW', 'AUTH_BLOCK_SECONDS', 'USERS_FILE', 'SSL_CERTFILE', 'SSL_KEYFILE', 'TRUST_PROXY', 'REDIS_URL', 'LOG_LEVEL']) {
+    for (const name of [
+      'HOST',
+      'PORT',
+      'DEBUG',
+      'REQUIRE_HTTPS',
+      'REQUIRE_AUTH',
+      'SECRET_KEY',
+      'JWT_SECRET_KEY',
+      'JWT_SECRET_FILE',
+      'JWT_EXPIRE_MINUTES',
+      'CORS_ORIGINS',
+      'RATE_LIMIT_PER_MINUTE',
+      'RATE_LIMIT_BURST',
+      'MAX_CONNECTIONS_PER_IP',
+      'MAX_CONNECTIONS_PER_ROOM',
+      'WEBSOCKET_TIMEOUT',
+      'MAX_MESSAGE_BYTES',
+      'AUTH_MAX_FAILURES',
+      'AUTH_FAILURE_WINDOW',
+      'AUTH_BLOCK_SECONDS',
+      'USERS_FILE',
+      'SSL_CERTFILE',
+      'SSL_KEYFILE',
+      'TRUST_PROXY',
+      'REDIS_URL',
+      'LOG_LEVEL',
+    ]) {
       assert.ok(CONFIG_VARIABLES.includes(name), name);
     }
   });
@@ -66,7 +92,14 @@ describe('loadConfig', () => {
   test('reports every bad variable at once, one line each naming variable, value and what is allowed', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: '70000', DEBUG: 'maybe', CORS_ORIGINS: 'https://a.example/path', LOG_LEVEL: 'loud', REDIS_URL: 'http://x', MAX_CONNECTIONS_PER_ROOM: '-1' });
+      loadConfig({
+        PORT: '70000',
+        DEBUG: 'maybe',
+        CORS_ORIGINS: 'https://a.example/path',
+        LOG_LEVEL: 'loud',
+        REDIS_URL: 'http://x',
+        MAX_CONNECTIONS_PER_ROOM: '-1',
+      });
     } catch (e) {
       error = e;
     }
@@ -74,7 +107,9 @@ describe('loadConfig', () => {
     const lines = error.message.split('\n');
     assert.equal(lines.length, 6);
     assert.match(lines[0]!, /^invalid configuration: PORT="70000": expected a whole number from 0 to 65535$/);
-    assert.ok(lines.some((l) => l.startsWith('invalid configuration: DEBUG="maybe": expected true or false')));
+    assert.ok(
+      lines.some((l) => l.startsWith('invalid configuration: DEBUG="maybe": expected true or false')),
+    );
     assert.ok(lines.some((l) => l.includes('LOG_LEVEL="loud"') && l.includes('info')));
     assert.ok(lines.some((l) => l.includes('CORS_ORIGINS')));
     assert.ok(lines.some((l) => l.includes('REDIS_URL')));
@@ -84,10 +119,16 @@ describe('loadConfig', () => {
   test('refuses a JWT key shorter than 32 bytes without echoing it', () => {
     assert.throws(
       () => loadConfig({ JWT_SECRET_KEY: 'short-secret' }),
-      (e: Error) => e.message.includes('JWT_SECRET_KEY') && e.message.includes('32 bytes') && !e.message.includes('short-secret'),
+      (e: Error) =>
+        e.message.includes('JWT_SECRET_KEY') &&
+        e.message.includes('32 bytes') &&
+        !e.message.includes('short-secret'),
     );
     assert.throws(() => loadConfig({ SECRET_KEY: 'short' }), /SECRET_KEY/);
-    assert.equal(loadConfig({ SECRET_KEY: 'short', JWT_SECRET_KEY: 'k'.repeat(32) }).jwtSecretKey, 'k'.repeat(32));
+    assert.equal(
+      loadConfig({ SECRET_KEY: 'short', JWT_SECRET_KEY: 'k'.repeat(32) }).jwtSecretKey,
+      'k'.repeat(32),
+    );
   });
 });
 

@@ -18,11 +18,15 @@ export interface ServerProcess {
 export async function spawnServer(env: Record<string, string>, dir?: string): Promise<ServerProcess> {
   const cwd = dir ?? (await mkdtemp(join(tmpdir(), 'signaling-proc-')));
   // tsx is resolved here, not from the temp working directory, which has no node_modules.
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'src', 'main.ts')], {
-    cwd,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'src', 'main.ts')],
+    {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -34,7 +38,9 @@ export async function spawnServer(env: Record<string, string>, dir?: string): Pr
       const match = /listening on https?:\/\/[^:]+:(\d+)/.exec(out);
       if (match) resolve(Number(match[1]));
     });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code} before listening: ${err || out}`)));
+    child.once('exit', (code) =>
+      reject(new Error(`server exited with ${code} before listening: ${err || out}`)),
+    );
   });
   ready.catch(() => {});
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

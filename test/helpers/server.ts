@@ -31,7 +31,10 @@ export interface StartOptions {
  * Starts the real app in-process: development mode by default (plain HTTP, no auth, DEBUG users),
  * files in a temp dir, a free port. `env` overrides any variable, e.g. `{REQUIRE_HTTPS:'true'}`.
  */
-export async function startServer(env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'signaling-test-')));
   const config = loadConfig({
     HOST: '127.0.0.1',

@@ -1,4 +1,4 @@
-import { WebSocket, type ClientOptions } from 'ws';
+import { type ClientOptions, WebSocket } from 'ws';
 
 /** A parsed server message; tests look at fields by name. */
 export type Received = { type: string; [field: string]: unknown };
@@ -53,7 +53,10 @@ export class TestClient {
       const index = this.inbox.findIndex((m) => type === undefined || m.type === type);
       if (index !== -1) return this.inbox.splice(index, 1)[0]!;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`no ${type ?? 'message'} within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 500)}`);
+      if (left <= 0)
+        throw new Error(
+          `no ${type ?? 'message'} within ${timeoutMs} ms; inbox: ${JSON.stringify(this.inbox).slice(0, 500)}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 200));
         this.#waiters.push(() => {
@@ -80,9 +83,16 @@ export class TestClient {
 }
 
 /** Opens a client to `/ws/{room}` and waits for its `joined` message. */
-export async function joinRoom(wsUrl: string, room: string, options: ClientOptions & { token?: string } = {}): Promise<{ client: TestClient; peerId: string; peers: string[] }> {
+export async function joinRoom(
+  wsUrl: string,
+  room: string,
+  options: ClientOptions & { token?: string } = {},
+): Promise<{ client: TestClient; peerId: string; peers: string[] }> {
   const { token, ...rest } = options;
-  const client = new TestClient(`${wsUrl}/ws/${room}${token ? `?token=${encodeURIComponent(token)}` : ''}`, rest);
+  const client = new TestClient(
+    `${wsUrl}/ws/${room}${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+    rest,
+  );
   const joined = await client.next('joined');
   return { client, peerId: joined.peer_id as string, peers: joined.peers as string[] };
 }
@@ -92,7 +102,11 @@ export async function joinRoom(wsUrl: string, room: string, options: ClientOptio
  * reaches the server) and resolves with the HTTP status and, after a 101, the close code the server
  * sent in its first close frame (or null).
  */
-export async function rawUpgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; closeCode: number | null }> {
+export async function rawUpgrade(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; closeCode: number | null }> {
   const { connect } = await import('node:net');
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -114,7 +128,9 @@ export async function rawUpgrade(port: number, path: string, headers: Record<str
       const closeCode = status === 101 && (frame[0]! & 0x0f) === 0x8 ? frame.readUInt16BE(2) : null;
       resolve({ status, closeCode });
     });
-    const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    const extra = Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}\r\n`)
+      .join('');
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${extra}\r\n`,

@@ -50,7 +50,12 @@ describe('parseClientMessage', () => {
     );
     assert.ok(parsed.ok && parsed.message.type === 'offer');
     if (parsed.ok && parsed.message.type === 'offer') {
-      assert.deepEqual(relayedCopy(parsed.message, 'a'), { type: 'offer', offer: { type: 'offer', sdp: 's' }, to: 'b', from: 'a' });
+      assert.deepEqual(relayedCopy(parsed.message, 'a'), {
+        type: 'offer',
+        offer: { type: 'offer', sdp: 's' },
+        to: 'b',
+        from: 'a',
+      });
     }
   });
 });
@@ -58,7 +63,8 @@ describe('parseClientMessage', () => {
 describe('parseRoomId', () => {
   test('accepts 1 to 64 of the allowed characters and refuses . and ..', () => {
     for (const ok of ['a', 'A-z_0.9', 'x'.repeat(64), '...']) assert.equal(parseRoomId(ok), ok);
-    for (const bad of ['', '.', '..', 'a b', 'x'.repeat(65), 'a/b', 'é', 'a%20b']) assert.equal(parseRoomId(bad), null, bad);
+    for (const bad of ['', '.', '..', 'a b', 'x'.repeat(65), 'a/b', 'é', 'a%20b'])
+      assert.equal(parseRoomId(bad), null, bad);
   });
 });
 

@@ -8,7 +8,11 @@ import { SignalingHub } from '../../src/signaling/signaling-hub.js';
 import { FakePeer } from './fake-peer.js';
 
 const room = 'room-1' as RoomId;
-const offer = (sdp: string, to?: string): ClientMessage => ({ type: 'offer', offer: { type: 'offer', sdp }, ...(to ? { to } : {}) });
+const offer = (sdp: string, to?: string): ClientMessage => ({
+  type: 'offer',
+  offer: { type: 'offer', sdp },
+  ...(to ? { to } : {}),
+});
 
 function makeHub(maxPeersPerRoom = 10, broker: Broker = new MemoryBroker(() => 1000)) {
   return { hub: new SignalingHub({ broker, maxPeersPerRoom, now: () => 1000 }), broker };
@@ -40,7 +44,9 @@ describe('SignalingHub', () => {
     const [a, b, c] = [new FakePeer('a'), new FakePeer('b'), new FakePeer('c')];
     for (const p of [a, b, c]) await hub.join(room, p);
     hub.receive(room, a, offer('x', 'b'));
-    assert.deepEqual(b.ofType('offer'), [{ type: 'offer', offer: { type: 'offer', sdp: 'x' }, to: 'b', from: 'a' }]);
+    assert.deepEqual(b.ofType('offer'), [
+      { type: 'offer', offer: { type: 'offer', sdp: 'x' }, to: 'b', from: 'a' },
+    ]);
     assert.equal(c.ofType('offer').length, 0);
     assert.equal(a.ofType('offer').length, 0);
   });
@@ -74,7 +80,10 @@ describe('SignalingHub', () => {
     await hub.join(room, a);
     await hub.join('room-2' as RoomId, b);
     hub.receive(room, a, offer('x'));
-    assert.deepEqual(b.sent.map((m) => m.type), ['joined']);
+    assert.deepEqual(
+      b.sent.map((m) => m.type),
+      ['joined'],
+    );
   });
 
   test('keeps per-sender order', async () => {
@@ -147,7 +156,12 @@ describe('SignalingHub', () => {
       throw new Error('broker down');
     };
     const errors: string[] = [];
-    const hub = new SignalingHub({ broker: failing, maxPeersPerRoom: 4, now: () => 0, onBrokerError: (_e, ctx) => errors.push(ctx) });
+    const hub = new SignalingHub({
+      broker: failing,
+      maxPeersPerRoom: 4,
+      now: () => 0,
+      onBrokerError: (_e, ctx) => errors.push(ctx),
+    });
     const a = new FakePeer('a');
     assert.deepEqual(await hub.join(room, a), { ok: false, reason: 'unavailable' });
     assert.deepEqual(errors, ['join']);

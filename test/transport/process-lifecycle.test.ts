@@ -52,7 +52,10 @@ describe('server process', () => {
     const { mkdtemp } = await import('node:fs/promises');
     const { tmpdir } = await import('node:os');
     const dir = await mkdtemp(join(tmpdir(), 'signaling-env-'));
-    await writeFile(join(dir, '.env'), 'REQUIRE_HTTPS=false\nREQUIRE_AUTH=false\nDEBUG=false\nMAX_CONNECTIONS_PER_ROOM=lots\n');
+    await writeFile(
+      join(dir, '.env'),
+      'REQUIRE_HTTPS=false\nREQUIRE_AUTH=false\nDEBUG=false\nMAX_CONNECTIONS_PER_ROOM=lots\n',
+    );
     const bad = await spawnServer({}, dir);
     assert.equal((await bad.exited).code, 1);
     assert.match(bad.stderr(), /MAX_CONNECTIONS_PER_ROOM="lots"/);

@@ -15,7 +15,12 @@ describe('WebSocket signaling in development mode', () => {
   };
 
   before(async () => {
-    server = await startServer({ MAX_CONNECTIONS_PER_ROOM: '3', RATE_LIMIT_PER_MINUTE: '100000', MAX_CONNECTIONS_PER_IP: '100', MAX_MESSAGE_BYTES: '65536' });
+    server = await startServer({
+      MAX_CONNECTIONS_PER_ROOM: '3',
+      RATE_LIMIT_PER_MINUTE: '100000',
+      MAX_CONNECTIONS_PER_IP: '100',
+      MAX_MESSAGE_BYTES: '65536',
+    });
   });
   after(async () => {
     for (const c of clients) c.ws.terminate();
@@ -39,7 +44,12 @@ describe('WebSocket signaling in development mode', () => {
     const c = await join('direct');
     a.client.send({ type: 'offer', offer: offer('sdp-a'), to: b.peerId, from: 'forged', extra: 'dropped' });
     const got = await b.client.next('offer');
-    assert.deepEqual(got, { type: 'offer', offer: { type: 'offer', sdp: 'sdp-a' }, to: b.peerId, from: a.peerId });
+    assert.deepEqual(got, {
+      type: 'offer',
+      offer: { type: 'offer', sdp: 'sdp-a' },
+      to: b.peerId,
+      from: a.peerId,
+    });
     await c.client.expectAlive();
     await a.client.expectAlive();
     assert.equal(c.client.inbox.filter((m) => m.type === 'offer').length, 0);
@@ -50,7 +60,10 @@ describe('WebSocket signaling in development mode', () => {
     const a = await join('broadcast');
     const b = await join('broadcast');
     const c = await join('broadcast');
-    a.client.send({ type: 'ice_candidate', candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 } });
+    a.client.send({
+      type: 'ice_candidate',
+      candidate: { candidate: 'candidate:1 1 udp 1 127.0.0.1 5000 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+    });
     for (const peer of [b, c]) {
       const got = await peer.client.next('ice_candidate');
       assert.equal(got.from, a.peerId);
@@ -89,7 +102,8 @@ describe('WebSocket signaling in development mode', () => {
     a.client.close();
     await a.client.closed;
     const deadline = Date.now() + 2000;
-    while ((await server.app.broker.room('leaving' as never)) !== null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while ((await server.app.broker.room('leaving' as never)) !== null && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     assert.equal(await server.app.broker.room('leaving' as never), null);
   });
 
@@ -115,11 +129,27 @@ describe('WebSocket signaling in development mode', () => {
     ['a JSON array', '[1,2]', 'invalid_message'],
     ['an unknown type', '{"type":"hello"}', 'invalid_message'],
     ['an offer without sdp', '{"type":"offer","offer":{"type":"offer"}}', 'invalid_message'],
-    ['an offer whose description says answer', '{"type":"offer","offer":{"type":"answer","sdp":"x"}}', 'invalid_message'],
+    [
+      'an offer whose description says answer',
+      '{"type":"offer","offer":{"type":"answer","sdp":"x"}}',
+      'invalid_message',
+    ],
     ['a binary frame', Buffer.from([1, 2, 3]), 'invalid_message'],
-    ['deeply nested JSON (10,000 levels)', `{"type":"offer","offer":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, 'invalid_message'],
-    ['10,000 levels nested inside an otherwise valid offer', `{"type":"ping","x":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`, 'pong'],
-    ['__proto__ keys', '{"type":"ping","__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}', 'pong'],
+    [
+      'deeply nested JSON (10,000 levels)',
+      `{"type":"offer","offer":${'['.repeat(10_000)}${']'.repeat(10_000)}}`,
+      'invalid_message',
+    ],
+    [
+      '10,000 levels nested inside an otherwise valid offer',
+      `{"type":"ping","x":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`,
+      'pong',
+    ],
+    [
+      '__proto__ keys',
+      '{"type":"ping","__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}}',
+      'pong',
+    ],
   ];
   for (const [index, [what, frame, expected]] of badInputs.entries()) {
     test(`answers ${what} with ${expected} and keeps the socket open`, async () => {
@@ -177,7 +207,12 @@ describe('WebSocket signaling in development mode', () => {
   test('/health counts open connections and rooms', async () => {
     const a = await join('health-room');
     const res = await fetch(`${server.url}/health`);
-    const body = (await res.json()) as { connections: number; rooms: number; status: string; broker: { kind: string; ok: boolean } };
+    const body = (await res.json()) as {
+      connections: number;
+      rooms: number;
+      status: string;
+      broker: { kind: string; ok: boolean };
+    };
     assert.equal(res.status, 200);
     assert.equal(body.status, 'healthy');
     assert.ok(body.connections >= 1);

@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { type IncomingHttpHeaders, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
+
+/** One plain HTTP answer, read whole. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface HttpRequestOptions {
+  readonly method?: string;
+  readonly headers?: Record<string, string>;
+  readonly body?: string | Buffer;
+  /** Source address, e.g. `127.0.0.2`: Linux routes all of 127/8 to loopback. */
+  readonly localAddress?: string;
+  readonly timeoutMs?: number;
+}
+
+/** `http.request` to 127.0.0.1 without keep-alive, from `localAddress`; never hangs longer than `timeoutMs`. */
+export function httpRequest(port: number, path: string, options: HttpRequestOptions = {}): Promise<HttpAnswer> {
+  const { method = 'GET', headers = {}, body, localAddress = '127.0.0.1', timeoutMs = 10_000 } = options;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, method, headers, localAddress, agent: false, timeout: timeoutMs },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${method} ${path} within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** POST /auth/login from `localAddress`. */
+export function login(port: number, username: string, password: string, localAddress = '127.0.0.1'): Promise<HttpAnswer> {
+  return httpRequest(port, '/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+    localAddress,
+  });
+}
+
+/** A TCP connection to the server that has completed a WebSocket upgrade (or been refused). */
+export interface RawUpgraded {
+  readonly socket: Socket;
+  readonly status: number;
+  readonly headerText: string;
+  /** Bytes that arrived after the HTTP head (the first frames). */
+  readonly rest: Buffer;
+}
+
+/**
+ * Opens a raw TCP socket, sends a valid upgrade request for `path` and resolves once the HTTP head of
+ * the answer has arrived. The socket is left as it is: the caller reads, pauses or destroys it.
+ */
+export function rawWebSocket(
+  port: number,
+  path: string,
+  options: { localAddress?: string; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<RawUpgraded> {
+  const { localAddress = '127.0.0.1', headers = {}, timeoutMs = 5000 } = options;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1', localAddress });
+    let buffer = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no upgrade answer for ${path} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      const end = buffer.indexOf('\r\n\r\n');
+      if (end === -1) return;
+      clearTimeout(timer);
+      socket.off('data', onData);
+      socket.pause();
+      const headerText = buffer.subarray(0, end).toString();
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(headerText)?.[1] ?? 0);
+      resolve({ socket, status, headerText, rest: buffer.subarray(end + 4) });
+    };
+    socket.on('data', onData);
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.write(upgradeRequest(port, path, headers));
+  });
+}
+
+/** The text of a valid client upgrade request (random key, version 13) plus `headers`. */
+export function upgradeRequest(port: number, path: string, headers: Record<string, string> = {}): string {
+  const all: Record<string, string> = {
+    Host: `127.0.0.1:${port}`,
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+    'Sec-WebSocket-Version': '13',
+    ...headers,
+  };
+  const lines = Object.entries(all).map(([k, v]) => `${k}: ${v}\r\n`);
+  return `GET ${path} HTTP/1.1\r\n${lines.join('')}\r\n`;
+}
+
+/** Frame opcodes (RFC 6455 §5.2). */
+export const Opcode = { Continuation: 0x0, Text: 0x1, Binary: 0x2, Close: 0x8, Ping: 0x9, Pong: 0xa } as const;
+
+/** One client-to-server frame, masked as RFC 6455 requires. */
+export function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
+  const mask = randomBytes(4);
+  const length = payload.length;
+  const head =
+    length < 126 ? Buffer.alloc(2) : length < 65_536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  head[0] = (fin ? 0x80 : 0) | opcode;
+  if (length < 126) head[1] = 0x80 | length;
+  else if (length < 65_536) {
+    head[1] = 0x80 | 126;
+    head.writeUInt16BE(length, 2);
+  } else {
+    head[1] = 0x80 | 127;
+    head.writeBigUInt64BE(BigInt(length), 2);
+  }
+  const masked = Buffer.alloc(length);
+  for (let i = 0; i < length; i += 1) masked[i] = payload[i]! ^ mask[i & 3]!;
+  return Buffer.concat([head, mask, masked]);
+}
+
+/** Resolves when `socket` has closed (or after `timeoutMs`, with false). */
+export function socketClosed(socket: Socket, timeoutMs: number): Promise<boolean> {
+  if (socket.destroyed) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+  });
+}
