@@ -219,11 +219,10 @@ class Client {
     this.closed = new Promise((resolve) => {
       this._resolveClosed = resolve;
     });
-    this.paired.catch(() => {});
-    this.joined.catch(() => {});
+    this.joined.catch(() => {}); // callers that care await it; others must not see an unhandled rejection
 
-    // No Origin header (a non-browser client) and no permessage-deflate offer, so neither target
-    // spends time on compression and the generator stays cheap.
+    // No Origin header (a non-browser client) and no permessage-deflate offer: the frames written by
+    // sendNext are uncompressed, and neither target should spend time on compression.
     const ws = new WebSocket(`ws://${HOST}:${config.port}/ws/${encodeURIComponent(roomId)}`, {
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
@@ -263,7 +262,7 @@ class Client {
     }
     switch (message.type) {
       case 'joined':
-        if (typeof this.ws._socket?.write !== 'function') throw new Error('ws no longer exposes _socket');
+        if (typeof this.ws._socket?.write !== 'function') fail(new Error('ws no longer exposes _socket'));
         this.id = message.peer_id;
         this._resolveJoined(message);
         if (Array.isArray(message.peers) && message.peers.length > 0) this.#pairWith(message.peers[0]);
@@ -412,7 +411,7 @@ async function throughput() {
   const b = { ...snapshot(), delivered };
   running = false;
 
-  // Everything sent must still arrive: a lost message would silently inflate nothing but hide a bug.
+  // Everything sent must arrive: a target that drops messages must fail here, not just look fast.
   await until(() => clients.every((c) => c.inFlight === 0), 15_000, 'draining in-flight messages');
   const sent = clients.reduce((sum, c) => sum + c.sent, 0);
   await closeAll(clients);

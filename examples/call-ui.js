@@ -28,10 +28,6 @@ const CLOSE_EXPLANATIONS = {
   4429: 'too many messages were sent',
 };
 
-function explainClose(code) {
-  return CLOSE_EXPLANATIONS[code] ?? `connection closed (code ${code})`;
-}
-
 function element(id) {
   const found = document.getElementById(id);
   if (!found) throw new Error(`the page has no #${id}`);
@@ -51,6 +47,11 @@ function make(tag, className, text) {
  * Returns `{ leave }` so the page can end the call, for example on sign-out.
  */
 export function mountCallUi({ getToken } = {}) {
+  const explainClose = (code) =>
+    code === 4401 && !getToken
+      ? 'this server requires signing in; use the secure client'
+      : (CLOSE_EXPLANATIONS[code] ?? `connection closed (code ${code})`);
+
   const ui = {
     joinForm: element('join-form'),
     roomInput: element('room-id'),

@@ -22,8 +22,10 @@ async function main(): Promise<void> {
   const log = createLogger(config);
   let app: Awaited<ReturnType<typeof buildApp>>;
   try {
-    const broker = await createBroker(config);
     const resources = await prepareResources(config, log);
+    const broker = await createBroker(config, {
+      onError: (error, context) => log.error({ err: error, context }, 'broker error'),
+    });
     app = await buildApp(config, { log, broker, ...resources });
   } catch (error) {
     if (

@@ -180,7 +180,12 @@ export class PeerMesh extends Emitter<MeshEvents> {
   }
 
   #track(peerId: PeerId): RemotePeer {
-    const peer: RemotePeer = { id: peerId, polite: this.client.peerId! < peerId, connection: null, offerWait: null };
+    const peer: RemotePeer = {
+      id: peerId,
+      polite: this.client.peerId! < peerId,
+      connection: null,
+      offerWait: null,
+    };
     this.#peers.set(peerId, peer);
     this.emit('peer_added', { peerId, polite: peer.polite });
     return peer;
@@ -214,7 +219,9 @@ export class PeerMesh extends Emitter<MeshEvents> {
     pc.ontrack = (event) => {
       if (current()) this.emit('track', { peerId, track: event.track, stream: event.streams[0] ?? null });
     };
-    const channel = this.#dataChannel ? pc.createDataChannel(this.#dataChannel, { negotiated: true, id: 0 }) : null;
+    const channel = this.#dataChannel
+      ? pc.createDataChannel(this.#dataChannel, { negotiated: true, id: 0 })
+      : null;
     const connection: Connection = { negotiator, channel, senders: [] };
     peer.connection = connection;
     if (channel) {

@@ -25,8 +25,9 @@ export interface PeerNegotiatorOptions {
  * The "perfect negotiation" pattern (W3C WebRTC 1.0, section 10.7) for one peer connection: either
  * side may (re)negotiate at any time, e.g. when tracks or a data channel are added, and offer
  * collisions resolve themselves because the impolite peer ignores the colliding offer while the
- * polite peer rolls back and answers. ICE candidates are trickled both ways, end of candidates
- * included. Incoming messages are applied one at a time, in arrival order.
+ * polite peer rolls back (implicitly, by setting the remote offer) and answers. ICE candidates are
+ * trickled both ways, end of candidates included. Incoming messages are applied one at a time, in
+ * arrival order.
  */
 export class PeerNegotiator {
   readonly pc: PeerConnectionLike;

@@ -42,6 +42,7 @@ export interface Config {
   readonly sslKeyfile: string;
   readonly trustProxy: TrustProxy;
   readonly redisUrl: string | null;
+  readonly redisKeyPrefix: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly iceServers: readonly IceServer[];
   readonly shutdownTimeoutSeconds: number;
@@ -201,6 +202,12 @@ const VARIABLES = {
   SSL_KEYFILE: { fallback: 'ssl/server.key', schema: z.string().min(1) },
   TRUST_PROXY: { fallback: 'false', schema: trustProxyText },
   REDIS_URL: { fallback: undefined, schema: redisUrlText },
+  REDIS_KEY_PREFIX: {
+    fallback: 'signaling:',
+    schema: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 _ . : -' }),
+  },
   LOG_LEVEL: {
     fallback: 'info',
     schema: z
@@ -280,6 +287,7 @@ export function loadConfig(env: Environment): Config {
     sslKeyfile: p.SSL_KEYFILE as string,
     trustProxy: p.TRUST_PROXY as TrustProxy,
     redisUrl: p.REDIS_URL ?? null,
+    redisKeyPrefix: p.REDIS_KEY_PREFIX as string,
     logLevel: p.LOG_LEVEL as Config['logLevel'],
     iceServers: Object.freeze([...((p.ICE_SERVERS as IceServer[] | undefined) ?? DEFAULT_ICE_SERVERS)]),
     shutdownTimeoutSeconds: p.SHUTDOWN_TIMEOUT as number,

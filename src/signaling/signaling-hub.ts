@@ -55,16 +55,19 @@ export class SignalingHub {
 
   /**
    * Adds `peer` to the room. On success the peer has been sent `joined` and everyone else is told
-   * `peer_joined`. On failure nothing was sent and the caller closes the connection.
+   * `peer_joined`. On failure the caller closes the connection: nothing was sent for a full room;
+   * when the broker fails after `joined` went out, the membership is rolled back before returning.
    */
   async join(roomId: RoomId, peer: Peer): Promise<JoinResult> {
     const room = this.#localRoom(roomId);
     room.pendingJoins += 1;
     const member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
+    let inBroker = false;
     try {
       await room.ready;
       const outcome = await this.#deps.broker.join(roomId, member, this.#deps.maxPeersPerRoom);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
+      inBroker = true;
       for (const m of outcome.room.members) room.members.set(m.peerId, m);
       room.peers.set(peer.id, peer);
       this.#localPeerCount += 1;
@@ -75,6 +78,8 @@ export class SignalingHub {
     } catch (error) {
       this.#deps.onBrokerError?.(error, 'join');
       if (room.peers.delete(peer.id)) this.#localPeerCount -= 1;
+      // Half a join (a member nobody was told about) must not linger in the shared room.
+      if (inBroker) await this.#deps.broker.leave(roomId, peer.id).catch(() => false);
       return { ok: false, reason: 'unavailable' };
     } finally {
       room.pendingJoins -= 1;

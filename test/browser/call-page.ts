@@ -36,7 +36,10 @@ export class CallPage {
           `peer id: ${document.querySelector('#peer-id')?.textContent}`,
           `notice: ${document.querySelector('#notice')?.textContent}`,
           `peers: ${[...document.querySelectorAll<HTMLElement>('#peer-list li')]
-            .map((item) => `${item.dataset.peerId} state=${item.dataset.state} channel=${item.dataset.channel ?? '-'}`)
+            .map(
+              (item) =>
+                `${item.dataset.peerId} state=${item.dataset.state} channel=${item.dataset.channel ?? '-'}`,
+            )
             .join('; ')}`,
           `remote videos: ${document.querySelectorAll('#remote-videos video').length}`,
           `chat: ${[...document.querySelectorAll('#chat-log p')].map((line) => line.textContent).join(' | ')}`,
@@ -70,8 +73,8 @@ export class CallPage {
   async waitForConnectedPeers(count: number, timeout = WAIT_MS): Promise<void> {
     await this.page.waitForFunction(
       (expected) =>
-        document.querySelectorAll('#peer-list li[data-state="connected"][data-channel="open"]').length === expected &&
-        document.querySelectorAll('#peer-list li').length === expected,
+        document.querySelectorAll('#peer-list li[data-state="connected"][data-channel="open"]').length ===
+          expected && document.querySelectorAll('#peer-list li').length === expected,
       count,
       { timeout },
     );
@@ -111,11 +114,14 @@ export class CallPage {
   /** The ICE candidate types (host, srflx, relay) of the connected peers' selected pairs. */
   async routes(): Promise<string[]> {
     await this.page.waitForFunction(
-      () => [...document.querySelectorAll('#peer-list li')].every((item) => (item as HTMLElement).dataset.route),
+      () =>
+        [...document.querySelectorAll('#peer-list li')].every((item) => (item as HTMLElement).dataset.route),
       undefined,
       { timeout: WAIT_MS },
     );
-    return this.page.$$eval('#peer-list li', (items) => items.map((item) => (item as HTMLElement).dataset.route ?? ''));
+    return this.page.$$eval('#peer-list li', (items) =>
+      items.map((item) => (item as HTMLElement).dataset.route ?? ''),
+    );
   }
 
   /** Our peer id as the page shows it. */

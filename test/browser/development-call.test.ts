@@ -22,12 +22,15 @@ after(async () => {
   await server?.stop();
 });
 
-test('two pages in development mode connect over host candidates and chat both ways', { timeout: 60_000 }, async (t) => {
+test('two pages in development mode connect over host candidates and chat both ways', {
+  timeout: 60_000,
+}, async (t) => {
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const context = await newContext(browser);
   const pages: CallPage[] = [];
   try {
-    for (let i = 0; i < 2; i += 1) pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
+    for (let i = 0; i < 2; i += 1)
+      pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
     const [alice, bob] = pages as [CallPage, CallPage];
     await alice.join('dev-call');
     await alice.waitForConnectionState('joined');

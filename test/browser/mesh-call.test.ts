@@ -20,12 +20,15 @@ after(async () => {
   await server?.stop();
 });
 
-test('three pages form a full mesh and each plays the fake camera of the two others', { timeout: 60_000 }, async (t) => {
+test('three pages form a full mesh and each plays the fake camera of the two others', {
+  timeout: 60_000,
+}, async (t) => {
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const context = await newContext(browser);
   const pages: CallPage[] = [];
   try {
-    for (let i = 0; i < 3; i += 1) pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
+    for (let i = 0; i < 3; i += 1)
+      pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
     // Joining all at once makes offers collide: perfect negotiation has to sort it out.
     await Promise.all(pages.map((page) => page.join('mesh-call', { media: true })));
     await Promise.all(pages.map((page) => page.waitForConnectedPeers(2)));

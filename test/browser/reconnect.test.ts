@@ -21,12 +21,15 @@ after(async () => {
   await server?.stop();
 });
 
-test('a page whose WebSocket is cut by a server restart reconnects by itself and can call again', { timeout: 60_000 }, async (t) => {
+test('a page whose WebSocket is cut by a server restart reconnects by itself and can call again', {
+  timeout: 60_000,
+}, async (t) => {
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const context = await newContext(browser);
   const pages: CallPage[] = [];
   try {
-    for (let i = 0; i < 2; i += 1) pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
+    for (let i = 0; i < 2; i += 1)
+      pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
     const [alice, bob] = pages as [CallPage, CallPage];
     await alice.join('reconnect-call');
     await bob.join('reconnect-call');
@@ -35,7 +38,10 @@ test('a page whose WebSocket is cut by a server restart reconnects by itself and
 
     const { port, dir } = server;
     await server.stop();
-    await Promise.all([alice.waitForConnectionState('reconnecting'), bob.waitForConnectionState('reconnecting')]);
+    await Promise.all([
+      alice.waitForConnectionState('reconnecting'),
+      bob.waitForConnectionState('reconnecting'),
+    ]);
     server = await startServer(ENV, { port, dir });
 
     await Promise.all([alice.waitForConnectionState('joined'), bob.waitForConnectionState('joined')]);

@@ -42,7 +42,9 @@ async function secureCall(browserInstance: Browser, running: RunningServer, room
   return { context, pages: pages as [CallPage, CallPage] };
 }
 
-test('secure mode over HTTPS: sign in through the form, connect and chat both ways', { timeout: 60_000 }, async (t) => {
+test('secure mode over HTTPS: sign in through the form, connect and chat both ways', {
+  timeout: 60_000,
+}, async (t) => {
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   if (!server.url.startsWith('https://')) throw new Error(`expected an HTTPS server, got ${server.url}`);
   const { context, pages } = await secureCall(browser, server, 'secure-call', false);
@@ -70,7 +72,8 @@ test('secure mode: a wrong password shows an error on the page', { timeout: 30_0
     const error = await page.page.waitForSelector('#login-error:not([hidden])', { timeout: 10_000 });
     const text = (await error.textContent()) ?? '';
     if (text.trim() === '') throw new Error('the login error is empty');
-    if (await page.page.isVisible('#room-panel')) throw new Error('the room panel is shown without a sign-in');
+    if (await page.page.isVisible('#room-panel'))
+      throw new Error('the room panel is shown without a sign-in');
   } finally {
     await context.close();
   }

@@ -110,7 +110,9 @@ describe('PeerMesh', () => {
     await flush();
     assert.equal(connections.length, 1);
     assert.deepEqual(connections[0]!.log, ['remote offer: from b', 'local answer']);
-    assert.deepEqual(server.last.sent, [{ type: 'answer', answer: { type: 'answer', sdp: 'answer pc0 1' }, to: 'b' }]);
+    assert.deepEqual(server.last.sent, [
+      { type: 'answer', answer: { type: 'answer', sdp: 'answer pc0 1' }, to: 'b' },
+    ]);
   });
 
   test('offers itself when a peer that joined later has not offered within offerWaitMs', async () => {
@@ -122,7 +124,9 @@ describe('PeerMesh', () => {
     assert.equal(connections.length, 1);
     connections[0]!.needNegotiation();
     await flush();
-    assert.deepEqual(server.last.sent, [{ type: 'offer', offer: { type: 'offer', sdp: 'offer pc0 1' }, to: 'b' }]);
+    assert.deepEqual(server.last.sent, [
+      { type: 'offer', offer: { type: 'offer', sdp: 'offer pc0 1' }, to: 'b' },
+    ]);
   });
 
   test('creates the connection for an offer that overtakes its peer_joined', async () => {

@@ -83,7 +83,12 @@ describe('PeerNegotiator', () => {
     const done = polite.negotiator.handleDescription({ type: 'offer', sdp: 'remote offer' });
     await done;
     await flush();
-    assert.deepEqual(polite.pc.log, ['local offer', 'implicit rollback', 'remote offer: remote offer', 'local answer']);
+    assert.deepEqual(polite.pc.log, [
+      'local offer',
+      'implicit rollback',
+      'remote offer: remote offer',
+      'local answer',
+    ]);
     assert.equal(polite.pc.signalingState, 'stable');
     assert.equal(polite.descriptions.at(-1)?.type, 'answer');
     assert.deepEqual(polite.errors, []);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { prepareResources } from '../../src/bootstrap.js';
+import { createBroker } from '../../src/cluster/create-broker.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 
 /** A real server listening on 127.0.0.1 for one test. */
@@ -61,7 +62,8 @@ export async function startServer(
     },
   );
   const resources = await prepareResources(config, log, (line) => printed.push(line));
-  const app = await buildApp(config, { log, ...resources });
+  const broker = await createBroker(config);
+  const app = await buildApp(config, { log, broker, ...resources });
   const port = await app.listen(options.port ?? 0);
   const scheme = config.requireHttps ? 'https' : 'http';
   const wsScheme = config.requireHttps ? 'wss' : 'ws';

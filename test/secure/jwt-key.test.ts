@@ -39,7 +39,11 @@ describe('the JWT signing key', () => {
     const second = await startServer(SECURE, { dir: first.dir });
     try {
       assert.equal(keySource(second), 'file');
-      assert.equal((await readFile(second.config.jwtSecretFile, 'utf8')).trim(), keyText, 'the key file is not rewritten');
+      assert.equal(
+        (await readFile(second.config.jwtSecretFile, 'utf8')).trim(),
+        keyText,
+        'the key file is not rewritten',
+      );
       const me = await call(second, 'GET', '/auth/me', { token });
       assert.equal(me.status, 200, `a token from before the restart must verify: ${me.text}`);
       assert.deepEqual(me.json, { username: 'user1', role: 'user' });
@@ -59,7 +63,10 @@ describe('the JWT signing key', () => {
       assert.equal(keySource(server), 'JWT_SECRET_KEY');
       assert.equal(existsSync(server.config.jwtSecretFile), false);
       const forged = await forgeToken(key, { sub: 'user2' });
-      assert.deepEqual((await call(server, 'GET', '/auth/me', { token: forged })).json, { username: 'user2', role: 'user' });
+      assert.deepEqual((await call(server, 'GET', '/auth/me', { token: forged })).json, {
+        username: 'user2',
+        role: 'user',
+      });
     } finally {
       await server.stop();
     }
@@ -106,7 +113,11 @@ describe('the JWT signing key', () => {
       assert.match(lines[0]!, /32 bytes/);
       assert.ok(!run.stderr.includes(secret) && !run.stdout.includes(secret), 'the secret is not echoed');
       assert.doesNotMatch(run.stdout, /listening/);
-      assert.equal(existsSync(join(dir, 'users.csv')), false, 'nothing is created before the configuration is valid');
+      assert.equal(
+        existsSync(join(dir, 'users.csv')),
+        false,
+        'nothing is created before the configuration is valid',
+      );
     } finally {
       run.child.kill('SIGKILL');
     }

@@ -60,11 +60,19 @@ describe('POST /auth/login and GET /auth/me over HTTPS', () => {
     assert.equal((payload.exp as number) - (payload.iat as number), EXPIRE_MINUTES * 60);
     assert.ok(Math.abs((payload.iat as number) - Date.now() / 1000) < 30);
     // Signed with the key this test configured, and nothing else.
-    const verified = await jwtVerify(token, new TextEncoder().encode(KEY), { algorithms: ['HS256'], issuer: ISSUER, audience: AUDIENCE });
+    const verified = await jwtVerify(token, new TextEncoder().encode(KEY), {
+      algorithms: ['HS256'],
+      issuer: ISSUER,
+      audience: AUDIENCE,
+    });
     assert.equal(verified.payload.sub, 'admin');
 
     const second = await login(server, 'admin', 'admin123');
-    assert.notEqual(decodeJwt(second.json.access_token as string).payload.jti, payload.jti, 'every token gets its own jti');
+    assert.notEqual(
+      decodeJwt(second.json.access_token as string).payload.jti,
+      payload.jti,
+      'every token gets its own jti',
+    );
   });
 
   test('gives a user token the role user', async () => {
@@ -102,11 +110,19 @@ describe('POST /auth/login and GET /auth/me over HTTPS', () => {
       { name: 'object username', body: { username: { $ne: '' }, password: 'x' }, mentions: /username/ },
       { name: 'username with a space', body: { username: 'ad min', password: 'x' }, mentions: /username/ },
       { name: 'username with a comma', body: { username: 'a,b', password: 'x' }, mentions: /username/ },
-      { name: 'formula username', body: { username: '=HYPERLINK("x")', password: 'x' }, mentions: /username/ },
+      {
+        name: 'formula username',
+        body: { username: '=HYPERLINK("x")', password: 'x' },
+        mentions: /username/,
+      },
       { name: 'username with a slash', body: { username: '../admin', password: 'x' }, mentions: /username/ },
       { name: 'non-ASCII username', body: { username: 'adminé', password: 'x' }, mentions: /username/ },
       { name: 'empty username', body: { username: '', password: 'x' }, mentions: /username/ },
-      { name: '65-character username', body: { username: 'a'.repeat(65), password: 'x' }, mentions: /username/ },
+      {
+        name: '65-character username',
+        body: { username: 'a'.repeat(65), password: 'x' },
+        mentions: /username/,
+      },
       { name: 'empty password', body: { username: 'admin', password: '' }, mentions: /password/ },
       { name: 'array body', body: [{ username: 'admin', password: 'admin123' }], mentions: /./ },
       { name: 'string body', body: 'admin:admin123', mentions: /./ },
@@ -122,10 +138,22 @@ describe('POST /auth/login and GET /auth/me over HTTPS', () => {
   });
 
   test('answers 400 or 422 with a detail, never 500, for a body that is not JSON', async () => {
-    const bodies = ['{"username":"admin","password":', 'username=admin&password=admin123', '{username: admin}', '\u0000\u0001', ''];
+    const bodies = [
+      '{"username":"admin","password":',
+      'username=admin&password=admin123',
+      '{username: admin}',
+      '\u0000\u0001',
+      '',
+    ];
     for (const rawBody of bodies) {
-      const answer = await call(server, 'POST', '/auth/login', { rawBody, headers: { 'Content-Type': 'application/json' } });
-      assert.ok(answer.status === 400 || answer.status === 422, `${JSON.stringify(rawBody)}: ${answer.status} ${answer.text}`);
+      const answer = await call(server, 'POST', '/auth/login', {
+        rawBody,
+        headers: { 'Content-Type': 'application/json' },
+      });
+      assert.ok(
+        answer.status === 400 || answer.status === 422,
+        `${JSON.stringify(rawBody)}: ${answer.status} ${answer.text}`,
+      );
       assert.equal(typeof answer.json.detail, 'string', answer.text);
       assert.doesNotMatch(answer.text, /\n\s+at /);
     }
@@ -140,7 +168,11 @@ describe('POST /auth/login and GET /auth/me over HTTPS', () => {
   test('accepts a password of exactly 1024 bytes whole, not a prefix or a variant of it', async () => {
     assert.equal(Buffer.byteLength(PASSWORD_1024), 1024);
     assert.equal((await login(server, 'long.pw', PASSWORD_1024)).status, 200);
-    assert.equal((await login(server, 'long.pw', `${'p'.repeat(1023)}Y`)).status, 401, 'the last byte counts');
+    assert.equal(
+      (await login(server, 'long.pw', `${'p'.repeat(1023)}Y`)).status,
+      401,
+      'the last byte counts',
+    );
     assert.equal((await login(server, 'long.pw', 'p'.repeat(1023))).status, 401, 'a prefix is not enough');
 
     assert.equal(Buffer.byteLength(PASSWORD_1024_MULTIBYTE), 1024);
@@ -165,7 +197,10 @@ describe('POST /auth/login and GET /auth/me over HTTPS', () => {
     const me = await call(server, 'GET', '/auth/me', { token: admin });
     assert.equal(me.status, 200, me.text);
     assert.deepEqual(me.json, { username: 'admin', role: 'admin' });
-    assert.deepEqual((await call(server, 'GET', '/auth/me', { token: user })).json, { username: 'user1', role: 'user' });
+    assert.deepEqual((await call(server, 'GET', '/auth/me', { token: user })).json, {
+      username: 'user1',
+      role: 'user',
+    });
   });
 
   test('GET /auth/me answers 401 with a detail without a token or with a bad one', async () => {

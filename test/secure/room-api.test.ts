@@ -30,7 +30,9 @@ describe('room APIs with REQUIRE_AUTH over HTTPS', () => {
     assert.equal(none.status, 401);
     assert.equal(typeof none.json.detail, 'string');
     assert.equal(none.json.rooms, undefined);
-    const forged = await call(server, 'GET', '/api/rooms', { token: await forgeToken(randomKey(), { sub: 'admin', role: 'admin' }) });
+    const forged = await call(server, 'GET', '/api/rooms', {
+      token: await forgeToken(randomKey(), { sub: 'admin', role: 'admin' }),
+    });
     assert.equal(forged.status, 401);
   });
 
@@ -79,7 +81,9 @@ describe('room APIs with REQUIRE_AUTH over HTTPS', () => {
 
   test('GET and POST /api/rooms/{id}/info describe an active room to any valid token, with usernames', async () => {
     const first = await joinRoom(server.wsUrl, 'info-room', { token: userToken });
-    const second = await joinRoom(server.wsUrl, 'info-room', { headers: { Authorization: `Bearer ${adminToken}` } });
+    const second = await joinRoom(server.wsUrl, 'info-room', {
+      headers: { Authorization: `Bearer ${adminToken}` },
+    });
     clients.push(first.client, second.client);
     for (const [method, token] of [
       ['GET', userToken],
@@ -87,7 +91,13 @@ describe('room APIs with REQUIRE_AUTH over HTTPS', () => {
     ] as const) {
       const answer = await call(server, method, '/api/rooms/info-room/info', { token });
       assert.equal(answer.status, 200, `${method}: ${answer.text}`);
-      assert.deepEqual(Object.keys(answer.json).sort(), ['created_at', 'max_peers', 'peer_count', 'peers', 'room_id']);
+      assert.deepEqual(Object.keys(answer.json).sort(), [
+        'created_at',
+        'max_peers',
+        'peer_count',
+        'peers',
+        'room_id',
+      ]);
       assert.equal(answer.json.room_id, 'info-room');
       assert.equal(answer.json.peer_count, 2);
       assert.equal(answer.json.max_peers, 4);

@@ -50,9 +50,18 @@ export interface CallOptions {
 }
 
 /** One HTTPS request to `server` (self-signed certificate accepted), on a fresh connection. */
-export function call(server: Pick<RunningServer, 'port'>, method: string, path: string, options: CallOptions = {}): Promise<Answer> {
+export function call(
+  server: Pick<RunningServer, 'port'>,
+  method: string,
+  path: string,
+  options: CallOptions = {},
+): Promise<Answer> {
   const payload =
-    options.rawBody !== undefined ? options.rawBody : options.body !== undefined ? JSON.stringify(options.body) : undefined;
+    options.rawBody !== undefined
+      ? options.rawBody
+      : options.body !== undefined
+        ? JSON.stringify(options.body)
+        : undefined;
   const headers: Record<string, string> = { ...options.headers };
   if (payload !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) {
     headers['Content-Type'] = 'application/json';
@@ -61,7 +70,15 @@ export function call(server: Pick<RunningServer, 'port'>, method: string, path: 
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: server.port, method, path, headers, rejectUnauthorized: false, agent: false },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method,
+        path,
+        headers,
+        rejectUnauthorized: false,
+        agent: false,
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -85,12 +102,20 @@ export function call(server: Pick<RunningServer, 'port'>, method: string, path: 
 }
 
 /** POST /auth/login. */
-export function login(server: Pick<RunningServer, 'port'>, username: string, password: string): Promise<Answer> {
+export function login(
+  server: Pick<RunningServer, 'port'>,
+  username: string,
+  password: string,
+): Promise<Answer> {
   return call(server, 'POST', '/auth/login', { body: { username, password } });
 }
 
 /** Logs in and returns the access token, failing the test when the login is refused. */
-export async function tokenFor(server: Pick<RunningServer, 'port'>, username: string, password: string): Promise<string> {
+export async function tokenFor(
+  server: Pick<RunningServer, 'port'>,
+  username: string,
+  password: string,
+): Promise<string> {
   const answer = await login(server, username, password);
   if (answer.status !== 200) throw new Error(`login ${username}: ${answer.status} ${answer.text}`);
   return answer.json.access_token as string;
@@ -127,7 +152,10 @@ export function segment(value: unknown): string {
 }
 
 /** The decoded header and payload of a JWT (no verification). */
-export function decodeJwt(token: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
+export function decodeJwt(token: string): {
+  header: Record<string, unknown>;
+  payload: Record<string, unknown>;
+} {
   const [header, payload] = token.split('.');
   return {
     header: JSON.parse(Buffer.from(header ?? '', 'base64url').toString('utf8')) as Record<string, unknown>,
@@ -138,7 +166,12 @@ export function decodeJwt(token: string): { header: Record<string, unknown>; pay
 /** The SHA-256 fingerprint (`AA:BB:...`) of the certificate a fresh TLS connection to `port` is shown. */
 export function peerFingerprint(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      rejectUnauthorized: false,
+      servername: 'localhost',
+    });
     socket.once('secureConnect', () => {
       const fingerprint = socket.getPeerCertificate().fingerprint256;
       socket.destroy();
@@ -162,7 +195,11 @@ export function freePort(): Promise<number> {
 }
 
 /** Polls `check` every 100 ms until it resolves true, failing after `timeoutMs`. */
-export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 4000): Promise<void> {
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 8000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return;
@@ -200,7 +237,11 @@ export interface ChildRun {
  * Runs `script` (a path relative to the repository root, e.g. `src/main.ts`) as
  * `node --import tsx <script> ...args` in `cwd` with exactly `env` (plus PATH/HOME).
  */
-export function runTs(script: string, args: readonly string[], options: { cwd: string; env: Record<string, string>; input?: string }): ChildRun {
+export function runTs(
+  script: string,
+  args: readonly string[],
+  options: { cwd: string; env: Record<string, string>; input?: string },
+): ChildRun {
   const child = spawn(process.execPath, ['--import', TSX_LOADER, join(ROOT, script), ...args], {
     cwd: options.cwd,
     env: childEnv(options.env),

@@ -18,13 +18,21 @@ type Handshake =
 /** Attempts a TLS handshake with `options` and reports how it ended. */
 function handshake(port: number, options: ConnectionOptions): Promise<Handshake> {
   return new Promise((resolve) => {
-    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost', ...options });
+    const socket = tlsConnect({
+      host: '127.0.0.1',
+      port,
+      rejectUnauthorized: false,
+      servername: 'localhost',
+      ...options,
+    });
     socket.once('secureConnect', () => {
       const result = { ok: true as const, protocol: socket.getProtocol(), cipher: socket.getCipher().name };
       socket.destroy();
       resolve(result);
     });
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve({ ok: false, code: error.code ?? '', message: error.message }));
+    socket.once('error', (error: NodeJS.ErrnoException) =>
+      resolve({ ok: false, code: error.code ?? '', message: error.message }),
+    );
   });
 }
 
@@ -50,7 +58,12 @@ function plainExchange(port: number, request: string): Promise<{ data: string; c
 }
 
 /** A new self-signed pair made the way the server makes its own, in a separate directory. */
-async function newCertificatePair(): Promise<{ dir: string; cert: string; key: string; fingerprint: string }> {
+async function newCertificatePair(): Promise<{
+  dir: string;
+  cert: string;
+  key: string;
+  fingerprint: string;
+}> {
   const dir = await mkdtemp(join(tmpdir(), 'signaling-cert-'));
   const cert = join(dir, 'server.crt');
   const key = join(dir, 'server.key');
@@ -59,7 +72,11 @@ async function newCertificatePair(): Promise<{ dir: string; cert: string; key: s
 }
 
 /** Renames a new pair over the server's files, as a certificate renewal tool would. */
-async function installPair(pair: { cert: string; key: string }, certfile: string, keyfile: string): Promise<void> {
+async function installPair(
+  pair: { cert: string; key: string },
+  certfile: string,
+  keyfile: string,
+): Promise<void> {
   await rename(pair.key, keyfile);
   await rename(pair.cert, certfile);
 }
@@ -81,9 +98,17 @@ describe('TLS with REQUIRE_HTTPS=true', () => {
   test('refuses a client limited to TLS 1.1 or 1.0 with a protocol_version alert', async () => {
     // SECLEVEL=0 makes Node's OpenSSL really offer the old versions, so the refusal is the server's.
     for (const version of ['TLSv1.1', 'TLSv1'] as const) {
-      const result = await handshake(server.port, { minVersion: version, maxVersion: version, ciphers: 'DEFAULT@SECLEVEL=0' });
+      const result = await handshake(server.port, {
+        minVersion: version,
+        maxVersion: version,
+        ciphers: 'DEFAULT@SECLEVEL=0',
+      });
       assert.equal(result.ok, false, `${version} was accepted: ${JSON.stringify(result)}`);
-      assert.equal(result.ok === false && result.code, 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION', JSON.stringify(result));
+      assert.equal(
+        result.ok === false && result.code,
+        'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION',
+        JSON.stringify(result),
+      );
     }
     const defaultClient = await handshake(server.port, { maxVersion: 'TLSv1.1' });
     assert.equal(defaultClient.ok, false);
@@ -102,10 +127,15 @@ describe('TLS with REQUIRE_HTTPS=true', () => {
   test('refuses a TLS 1.2 client that offers only CBC suites', async () => {
     const result = await handshake(server.port, {
       maxVersion: 'TLSv1.2',
-      ciphers: 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA:AES256-SHA@SECLEVEL=0',
+      ciphers:
+        'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA:AES256-SHA@SECLEVEL=0',
     });
     assert.equal(result.ok, false, JSON.stringify(result));
-    assert.match(result.ok === false ? result.code : '', /ALERT_HANDSHAKE_FAILURE/, 'refused by the server, not by the client');
+    assert.match(
+      result.ok === false ? result.code : '',
+      /ALERT_HANDSHAKE_FAILURE/,
+      'refused by the server, not by the client',
+    );
   });
 
   test('sends HSTS on every HTTPS response, errors included', async () => {
@@ -138,12 +168,19 @@ describe('TLS with REQUIRE_HTTPS=true', () => {
     );
     assert.ok(Date.parse(cert.validTo) > Date.now() + 30 * 24 * 3600 * 1000, `expires ${cert.validTo}`);
     assert.ok(Date.parse(cert.validFrom) <= Date.now());
-    assert.equal(await peerFingerprint(server.port), cert.fingerprint256, 'the server presents the file it generated');
+    assert.equal(
+      await peerFingerprint(server.port),
+      cert.fingerprint256,
+      'the server presents the file it generated',
+    );
     assert.match(await readFile(server.config.sslKeyfile, 'utf8'), /-----BEGIN (EC |RSA )?PRIVATE KEY-----/);
   });
 
   test('does not answer a plain HTTP request or a plain WebSocket upgrade', async () => {
-    const http = await plainExchange(server.port, 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+    const http = await plainExchange(
+      server.port,
+      'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
+    );
     assert.doesNotMatch(http.data, /^HTTP\//, `answered plain HTTP: ${http.data.slice(0, 200)}`);
     assert.doesNotMatch(http.data, /healthy/);
     const upgrade = await plainExchange(
@@ -168,7 +205,11 @@ describe('TLS with REQUIRE_HTTPS=true', () => {
 
     await client.expectAlive();
     assert.equal(client.ws.readyState, client.ws.OPEN, 'the open WebSocket was not dropped');
-    assert.equal(await peerFingerprint(server.port), pair.fingerprint, 'a new connection sees the new certificate');
+    assert.equal(
+      await peerFingerprint(server.port),
+      pair.fingerprint,
+      'a new connection sees the new certificate',
+    );
     const after = await joinRoom(server.wsUrl, 'reload-room', { token });
     clients.push(after.client);
     await after.client.expectAlive();

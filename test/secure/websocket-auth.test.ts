@@ -5,7 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
-import { AUDIENCE, decodeJwt, forgeToken, ISSUER, randomKey, secureEnv, segment, tokenFor } from './support.js';
+import {
+  AUDIENCE,
+  decodeJwt,
+  forgeToken,
+  ISSUER,
+  randomKey,
+  secureEnv,
+  segment,
+  tokenFor,
+} from './support.js';
 
 const KEY = randomKey();
 const EXPIRE_MINUTES = 5;
@@ -25,8 +34,12 @@ describe('WebSocket authentication over WSS', () => {
   const open = (room: string, token: string | undefined, path: TokenPath): TestClient => {
     let client: TestClient;
     if (token === undefined) client = new TestClient(`${server.wsUrl}/ws/${room}`);
-    else if (path === 'query') client = new TestClient(`${server.wsUrl}/ws/${room}?token=${encodeURIComponent(token)}`);
-    else client = new TestClient(`${server.wsUrl}/ws/${room}`, { headers: { Authorization: `Bearer ${token}` } });
+    else if (path === 'query')
+      client = new TestClient(`${server.wsUrl}/ws/${room}?token=${encodeURIComponent(token)}`);
+    else
+      client = new TestClient(`${server.wsUrl}/ws/${room}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
     clients.push(client);
     return client;
   };
@@ -82,7 +95,15 @@ describe('WebSocket authentication over WSS', () => {
 
       test('closes with 4401 for an alg:none token', async () => {
         const now = Math.floor(Date.now() / 1000);
-        const claims = { sub: 'admin', role: 'admin', iss: ISSUER, aud: AUDIENCE, iat: now, exp: now + 600, jti: 'none-1' };
+        const claims = {
+          sub: 'admin',
+          role: 'admin',
+          iss: ISSUER,
+          aud: AUDIENCE,
+          iat: now,
+          exp: now + 600,
+          jti: 'none-1',
+        };
         const unsigned = `${segment({ alg: 'none', typ: 'JWT' })}.${segment(claims)}.`;
         await expect4401(open(`alg-none-${path}`, unsigned, path), /invalid/);
         // Some libraries accepted "None"/"NONE" or a stray signature after alg:none.
@@ -110,8 +131,14 @@ describe('WebSocket authentication over WSS', () => {
       });
 
       test('closes with 4401 for a token from another issuer or for another audience', async () => {
-        await expect4401(open(`issuer-${path}`, await forgeToken(KEY, { issuer: 'someone-else' }), path), /invalid/);
-        await expect4401(open(`audience-${path}`, await forgeToken(KEY, { audience: 'another-service' }), path), /invalid/);
+        await expect4401(
+          open(`issuer-${path}`, await forgeToken(KEY, { issuer: 'someone-else' }), path),
+          /invalid/,
+        );
+        await expect4401(
+          open(`audience-${path}`, await forgeToken(KEY, { audience: 'another-service' }), path),
+          /invalid/,
+        );
       });
 
       test('closes with 4401 for an HS512 token signed with the right key', async () => {
@@ -144,7 +171,9 @@ describe('WebSocket authentication over WSS', () => {
   }
 
   test('closes with 4401 when both the header and the query parameter carry a bad token', async () => {
-    const client = new TestClient(`${server.wsUrl}/ws/both?token=garbage`, { headers: { Authorization: 'Bearer garbage' } });
+    const client = new TestClient(`${server.wsUrl}/ws/both?token=garbage`, {
+      headers: { Authorization: 'Bearer garbage' },
+    });
     clients.push(client);
     await expect4401(client);
   });
@@ -156,7 +185,11 @@ describe('WebSocket authentication over WSS', () => {
     client.send({ type: 'auth', token: fresh });
     const ok = await client.next('auth_ok');
     assert.equal(typeof ok.expires_in, 'number');
-    assert.ok((ok.expires_in as number) > EXPIRE_MINUTES * 60 - 10 && (ok.expires_in as number) <= EXPIRE_MINUTES * 60, `expires_in ${ok.expires_in}`);
+    assert.ok(
+      (ok.expires_in as number) > EXPIRE_MINUTES * 60 - 10 &&
+        (ok.expires_in as number) <= EXPIRE_MINUTES * 60,
+      `expires_in ${ok.expires_in}`,
+    );
     await client.expectAlive();
     client.close();
   });
@@ -170,7 +203,11 @@ describe('WebSocket authentication over WSS', () => {
 
   test('closes with 4401 when the refresh token is invalid or expired', async () => {
     const now = Math.floor(Date.now() / 1000);
-    for (const bad of ['garbage', await forgeToken(KEY, { iat: now - 3600, exp: now - 60 }), await forgeToken(randomKey())]) {
+    for (const bad of [
+      'garbage',
+      await forgeToken(KEY, { iat: now - 3600, exp: now - 60 }),
+      await forgeToken(randomKey()),
+    ]) {
       const { client } = await joinRoom(server.wsUrl, 'refresh-bad', { token: userToken });
       clients.push(client);
       client.send({ type: 'auth', token: bad });
@@ -181,15 +218,20 @@ describe('WebSocket authentication over WSS', () => {
   });
 
   test('closes an unrefreshed connection with 4401 when its token expires, and keeps a refreshed one open', async () => {
-    const exp = Math.floor(Date.now() / 1000) + 3;
+    const fresh = await tokenFor(server, 'user1', 'password123');
+    const exp = Math.floor(Date.now() / 1000) + 4;
     const shortLived = await forgeToken(KEY, { sub: 'user1', exp });
-    const expiring = await joinRoom(server.wsUrl, 'expiry', { token: shortLived });
-    const refreshed = await joinRoom(server.wsUrl, 'expiry', {
-      headers: { Authorization: `Bearer ${shortLived}` },
-    });
+    const [expiring, refreshed] = await Promise.all([
+      joinRoom(server.wsUrl, 'expiry', { token: shortLived }),
+      joinRoom(server.wsUrl, 'expiry', { headers: { Authorization: `Bearer ${shortLived}` } }),
+    ]);
     clients.push(expiring.client, refreshed.client);
-    refreshed.client.send({ type: 'auth', token: await tokenFor(server, 'user1', 'password123') });
+    refreshed.client.send({ type: 'auth', token: fresh });
     await refreshed.client.next('auth_ok');
+    assert.ok(
+      Date.now() < exp * 1000,
+      'the refresh must land before the old token expires (machine too slow?)',
+    );
 
     let timer: NodeJS.Timeout | undefined;
     const closed = await Promise.race([

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { RedisBroker } from '../../src/cluster/redis-broker.js';
+import type { RoomId } from '../../src/signaling/room-id.js';
+import { describeBroker } from './broker-contract.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function redisAvailable(): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const available = await redisAvailable();
+const prefix = () => `test:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`;
+
+if (!available) {
+  test('RedisBroker contract', (t) =>
+    t.skip(`Redis not reachable at ${REDIS_URL}: start redis-server (bash .ci/run does)`));
+} else {
+  describeBroker('RedisBroker', () => RedisBroker.connect({ url: REDIS_URL, prefix: prefix() }));
+
+  describe('RedisBroker across instances', () => {
+    test('enforces the room cap across two instances and relays between them', async () => {
+      const shared = prefix();
+      const one = await RedisBroker.connect({ url: REDIS_URL, prefix: shared });
+      const two = await RedisBroker.connect({ url: REDIS_URL, prefix: shared });
+      try {
+        const room = 'cap' as RoomId;
+        const member = (peerId: string) => ({ peerId, username: null, joinedAt: 0 });
+        const results = await Promise.all([
+          one.join(room, member('a'), 3),
+          two.join(room, member('b'), 3),
+          one.join(room, member('c'), 3),
+          two.join(room, member('d'), 3),
+        ]);
+        assert.equal(results.filter((r) => r.ok).length, 3);
+        const got: string[] = [];
+        const stop = await two.subscribe(room, (e) => got.push(e.kind));
+        await one.publish(room, { kind: 'relay', from: 'a', payload: '{}' });
+        const deadline = Date.now() + 2000;
+        while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(got, ['relay']);
+        await stop();
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+
+    test('reaps the members of an instance that stopped heart-beating and announces them as left', async () => {
+      const shared = prefix();
+      const crashed = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, heartbeatMs: 60_000 });
+      const survivor = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, heartbeatMs: 60_000 });
+      const room = 'reap' as RoomId;
+      try {
+        await crashed.join(room, { peerId: 'ghost', username: null, joinedAt: 0 }, 5);
+        await survivor.join(room, { peerId: 'alive', username: null, joinedAt: 0 }, 5);
+        const events: string[] = [];
+        const stop = await survivor.subscribe(room, (e) => {
+          if (e.kind === 'left') events.push(e.peerId);
+        });
+        // Simulate the crash: the instance's liveness key disappears without a clean leave.
+        const admin = new Redis(REDIS_URL);
+        await admin.del(`${shared}instance:${crashed.instanceId}`);
+        admin.disconnect();
+        assert.equal(await survivor.reapDeadInstances(), 1);
+        const deadline = Date.now() + 2000;
+        while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(events, ['ghost']);
+        assert.deepEqual(
+          (await survivor.room(room))?.members.map((m) => m.peerId),
+          ['alive'],
+        );
+        await stop();
+      } finally {
+        await crashed.close();
+        await survivor.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { SignJWT } from 'jose';
+import { type RunningServer, startServer } from '../helpers/server.js';
+import { joinRoom, TestClient } from '../helpers/ws-client.js';
+import { sleep } from './measure.js';
+import { type HttpAnswer, httpRequest, login } from './raw-socket.js';
+
+const LIMITS = { AUTH_MAX_FAILURES: '3', AUTH_BLOCK_SECONDS: '2', AUTH_FAILURE_WINDOW: '2', RATE_LIMIT_PER_MINUTE: '100000' };
+
+async function withServer(env: Record<string, string>, body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>) {
+  const server = await startServer({ ...LIMITS, ...env });
+  const clients: TestClient[] = [];
+  try {
+    await body(server, (c) => {
+      clients.push(c);
+      return c;
+    });
+  } finally {
+    for (const c of clients) c.ws.terminate();
+    await server.stop();
+  }
+}
+
+function retryAfterSeconds(answer: HttpAnswer | TestClient): number {
+  const value = 'httpHeaders' in answer ? answer.httpHeaders['retry-after'] : answer.headers['retry-after'];
+  assert.match(String(value), /^[1-9]\d*$/, `Retry-After: ${value}`);
+  return Number(value);
+}
+
+function tokenOf(answer: HttpAnswer): string {
+  assert.equal(answer.status, 200, answer.body);
+  return (JSON.parse(answer.body) as { access_token: string }).access_token;
+}
+
+async function upgradeStatus(server: RunningServer, from: string, token?: string): Promise<TestClient> {
+  const client = new TestClient(`${server.wsUrl}/ws/brute${token ? `?token=${encodeURIComponent(token)}` : ''}`, {
+    localAddress: from,
+  });
+  await client.closed.then(() => undefined, () => undefined);
+  return client;
+}
+
+/** Nothing secret may reach the log: no password, no token, whatever happened. */
+function assertNoSecretsLogged(server: RunningServer, secrets: string[]): void {
+  const text = server.logs.map((line) => JSON.stringify(line)).join('\n');
+  for (const secret of secrets) assert.equal(text.includes(secret), false, `the log contains ${secret.slice(0, 12)}…`);
+}
+
+describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
+  test('three bad logins block the IP: login (even with the right password) and upgrade get 429 until the block expires', async () => {
+    await withServer({}, async (server, track) => {
+      const attacker = '127.0.0.2';
+      for (let i = 1; i <= 3; i += 1) assert.equal((await login(server.port, 'admin', `wrong-guess-${i}`, attacker)).status, 401);
+      const refused = await login(server.port, 'admin', 'admin123', attacker);
+      assert.equal(refused.status, 429);
+      const wait = retryAfterSeconds(refused);
+      assert.ok(wait <= 2);
+      const upgrade = track(await upgradeStatus(server, attacker));
+      assert.equal(upgrade.httpStatus, 429);
+      retryAfterSeconds(upgrade);
+      assert.equal((await login(server.port, 'user1', 'password123', '127.0.0.3')).status, 200, 'another IP is not blocked');
+
+      await sleep(wait * 1000 + 100);
+      tokenOf(await login(server.port, 'admin', 'admin123', attacker));
+      await track((await joinRoom(server.wsUrl, 'brute', { localAddress: attacker })).client).expectAlive();
+
+      const counts = server.app.events.counts();
+      assert.ok((counts.get('auth_failed') ?? 0) >= 3);
+      assert.ok((counts.get('ip_blocked') ?? 0) >= 1);
+      const blocked = server.logs.find((l) => l.security_event === 'ip_blocked');
+      assert.equal(blocked?.ip, attacker);
+      assertNoSecretsLogged(server, ['wrong-guess-', 'admin123']);
+
+      await sleep(2100);
+      server.app.authFailures.sweep();
+      assert.equal(server.app.authFailures.trackedIps, 0, 'expired blocks and windows are swept away');
+      assert.equal(server.app.authFailures.trackedUsernames, 0);
+    });
+  });
+
+  test('with REQUIRE_AUTH=true three bad WebSocket tokens block the IP for upgrades, logins and the API', async () => {
+    await withServer({ REQUIRE_AUTH: 'true' }, async (server, track) => {
+      const attacker = '127.0.0.2';
+      const good = tokenOf(await login(server.port, 'user1', 'password123', attacker));
+      const forged = await new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('admin')
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode('a-key-the-attacker-made-up-of-32-bytes!!'));
+      const tampered = `${good.slice(0, -4)}${good.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
+      for (const bad of ['garbage', forged, tampered]) {
+        const client = track(await upgradeStatus(server, attacker, bad));
+        assert.equal((await client.closed).code, 4401);
+      }
+      const refused = track(await upgradeStatus(server, attacker, good));
+      assert.equal(refused.httpStatus, 429, 'even a valid token is refused from a blocked IP');
+      const wait = retryAfterSeconds(refused);
+      assert.equal((await login(server.port, 'user1', 'password123', attacker)).status, 429);
+      const me = await httpRequest(server.port, '/auth/me', { headers: { authorization: `Bearer ${good}` }, localAddress: attacker });
+      assert.equal(me.status, 429);
+
+      await track((await joinRoom(server.wsUrl, 'brute', { token: good, localAddress: '127.0.0.3' })).client).expectAlive();
+      await sleep(wait * 1000 + 100);
+      await track((await joinRoom(server.wsUrl, 'brute', { token: good, localAddress: attacker })).client).expectAlive();
+      assertNoSecretsLogged(server, [good, forged, tampered, 'password123']);
+    });
+  });
+
+  test('guessing one username from many IPs slows that username (429 + Retry-After) without blocking others', async () => {
+    await withServer({ AUTH_FAILURE_WINDOW: '300' }, async (server) => {
+      for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) {
+        assert.equal((await login(server.port, 'user1', 'not-it', ip)).status, 401);
+      }
+      const slowed = await login(server.port, 'user1', 'password123', '127.0.0.14');
+      assert.equal(slowed.status, 429, 'the right password waits too, from a fresh IP');
+      const wait = retryAfterSeconds(slowed);
+      assert.ok(wait <= 60, 'never locked out for long');
+      tokenOf(await login(server.port, 'admin', 'admin123', '127.0.0.14'));
+      tokenOf(await login(server.port, 'admin', 'admin123', '127.0.0.11'));
+      assert.equal(server.app.authFailures.checkIp('127.0.0.11').allowed, true, 'no single IP was blocked');
+
+      await sleep(wait * 1000 + 100);
+      tokenOf(await login(server.port, 'user1', 'password123', '127.0.0.14'));
+      assert.equal((await login(server.port, 'user1', 'typo', '127.0.0.15')).status, 401);
+      tokenOf(await login(server.port, 'user1', 'password123', '127.0.0.15'));
+    });
+  });
+});

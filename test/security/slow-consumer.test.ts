@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { WebSocket } from 'ws';
+import { startServer } from '../helpers/server.js';
+import { joinRoom } from '../helpers/ws-client.js';
+import { describeGrowth, MiB, measureMemory, waitFor } from './measure.js';
+import { rawWebSocket } from './raw-socket.js';
+
+const OFFERS = 1000;
+const SDP_BYTES = 60 * 1024;
+
+describe('slow consumers', () => {
+  test('a client that stops reading is dropped (slow_consumer) while a 60 MB flood passes, and memory stays flat', async () => {
+    const server = await startServer({
+      RATE_LIMIT_PER_MINUTE: '10000000',
+      RATE_LIMIT_BURST: '10000000',
+      MAX_CONNECTIONS_PER_IP: '10',
+    });
+    const cleanup: Array<() => void> = [];
+    try {
+      // The slow peer completes the upgrade, joins, and never reads another byte.
+      const slow = await rawWebSocket(server.port, '/ws/slow');
+      cleanup.push(() => slow.socket.destroy());
+      assert.equal(slow.status, 101);
+      slow.socket.pause();
+      await waitFor('the slow peer to join', () => server.app.hub.localPeerCount === 1);
+
+      // An honest peer reads everything but keeps nothing, so the test itself holds no flood in memory.
+      const honest = new WebSocket(`${server.wsUrl}/ws/slow`, { localAddress: '127.0.0.2' });
+      cleanup.push(() => honest.terminate());
+      let honestOffers = 0;
+      let slowLeft = false;
+      honest.on('message', (data: Buffer) => {
+        if (data.length > SDP_BYTES) honestOffers += 1;
+        else if (data.toString().includes('"peer_left"')) slowLeft = true;
+      });
+      await new Promise((resolve) => honest.once('open', resolve));
+
+      const flooder = await joinRoom(server.wsUrl, 'slow', { localAddress: '127.0.0.3' });
+      cleanup.push(() => flooder.client.ws.terminate());
+      await waitFor('all three to be in the room', () => server.app.hub.localPeerCount === 3);
+
+      const before = await measureMemory();
+      const offer = JSON.stringify({ type: 'offer', offer: { type: 'offer', sdp: `v=0\r\n${'a'.repeat(SDP_BYTES)}` } });
+      for (let i = 0; i < OFFERS; i += 1) {
+        await new Promise<void>((resolve, reject) => flooder.client.ws.send(offer, (error) => (error ? reject(error) : resolve())));
+      }
+      await flooder.client.expectAlive();
+      await waitFor('the slow peer to be dropped', () => slowLeft && server.app.hub.localPeerCount === 2, 10_000);
+      await waitFor('the honest peer to read the whole flood', () => honestOffers === OFFERS, 20_000);
+      const after = await measureMemory();
+
+      assert.equal(server.app.events.counts().get('slow_consumer'), 1, 'one slow_consumer event, the socket is gone');
+      assert.equal(server.app.gateway.connectionCount, 2);
+      const growth = after.heapUsed + after.offHeap - (before.heapUsed + before.offHeap);
+      const flood = (OFFERS * SDP_BYTES) / MiB;
+      console.log(`slow consumer: flood ${flood.toFixed(0)} MiB; ${describeGrowth(before, after)}`);
+      assert.ok(growth < 16 * MiB, `memory grew ${(growth / MiB).toFixed(1)} MiB during a ${flood.toFixed(0)} MiB flood`);
+      await flooder.client.expectAlive();
+    } finally {
+      for (const run of cleanup) run();
+      await server.stop();
+    }
+  });
+});
