@@ -207,7 +207,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await http.register(fastifyStatic, {
     root: join(PROJECT_ROOT, 'examples'),
     prefix: '/examples/',
-    index: false,
+    index: ['index.html'],
     dotfiles: 'deny',
   });
   await http.register(fastifyStatic, {

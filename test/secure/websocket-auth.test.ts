@@ -21,8 +21,10 @@ const EXPIRE_MINUTES = 5;
 
 /** How a token reaches the server: the browser's query parameter or a non-browser client's header. */
 const PATHS = ['query', 'header'] as const;
-let rsaKey: KeyObject | undefined;
 type TokenPath = (typeof PATHS)[number];
+
+/** An RSA key for RS256 tokens, made once (generation takes a while). */
+let rsaKey: KeyObject | undefined;
 
 describe('WebSocket authentication over WSS', () => {
   let server: RunningServer;
