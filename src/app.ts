@@ -237,7 +237,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     ipRate,
     connectionsPerIp,
     async listen(port = config.port) {
-      await http.listen({ host: config.host, port });
+      // Fastify's own line would say http:// for an https.Server; main.ts logs the real URL.
+      await http.listen({ host: config.host, port, listenTextResolver: (address) => `HTTP server bound to ${address.replace(/^https?:\/\//, '')}` });
       const address = server.address();
       return typeof address === 'object' && address !== null ? address.port : port;
     },
