@@ -23,6 +23,11 @@ export type JoinResult =
 interface LocalRoom {
   readonly peers: Map<PeerId, Peer>;
   readonly members: Map<PeerId, MemberInfo>;
+  /**
+   * Peers whose `left` arrived while a join was in flight. With Redis the join reply and the event
+   * travel on different connections, so a member listed in the reply may already have left.
+   */
+  readonly departed: Set<PeerId>;
   pendingJoins: number;
   ready: Promise<() => Promise<void>>;
 }
@@ -68,10 +73,12 @@ export class SignalingHub {
       const outcome = await this.#deps.broker.join(roomId, member, this.#deps.maxPeersPerRoom);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       inBroker = true;
-      for (const m of outcome.room.members) room.members.set(m.peerId, m);
+      for (const m of outcome.room.members) if (!room.departed.has(m.peerId)) room.members.set(m.peerId, m);
       room.peers.set(peer.id, peer);
       this.#localPeerCount += 1;
-      const others = outcome.room.members.filter((m) => m.peerId !== peer.id).map((m) => m.peerId);
+      const others = outcome.room.members
+        .filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId))
+        .map((m) => m.peerId);
       peer.send({ type: 'joined', room_id: roomId, peer_id: peer.id, peers: others });
       await this.#deps.broker.publish(roomId, { kind: 'joined', member });
       return { ok: true };
@@ -83,6 +90,7 @@ export class SignalingHub {
       return { ok: false, reason: 'unavailable' };
     } finally {
       room.pendingJoins -= 1;
+      if (room.pendingJoins === 0) room.departed.clear();
       this.#releaseIfEmpty(roomId, room);
     }
   }
@@ -148,6 +156,7 @@ export class SignalingHub {
     const room: LocalRoom = {
       peers: new Map(),
       members: new Map(),
+      departed: new Set(),
       pendingJoins: 0,
       ready: Promise.resolve(async () => {}),
     };
@@ -178,6 +187,7 @@ export class SignalingHub {
       }
       case 'left': {
         room.members.delete(event.peerId);
+        if (room.pendingJoins > 0) room.departed.add(event.peerId);
         for (const [id, peer] of room.peers)
           if (id !== event.peerId) peer.send({ type: 'peer_left', peer_id: event.peerId });
         return;

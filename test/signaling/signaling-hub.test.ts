@@ -185,3 +185,25 @@ describe('SignalingHub', () => {
     assert.deepEqual(a.ofType('peer_left'), [{ type: 'peer_left', peer_id: 'b' }]);
   });
 });
+
+describe('SignalingHub with a broker whose join reply races its events', () => {
+  test('does not list a peer whose left event arrived before the join reply', async () => {
+    const broker = new MemoryBroker();
+    const hub = new SignalingHub({ broker, maxPeersPerRoom: 4, now: () => 0 });
+    const other = new SignalingHub({ broker, maxPeersPerRoom: 4, now: () => 0 });
+    const ghost = new FakePeer('ghost');
+    await other.join(room, ghost);
+    const realJoin = broker.join.bind(broker);
+    // The reply is computed with ghost present, then ghost leaves before the reply is delivered.
+    broker.join = async (...args) => {
+      const outcome = await realJoin(...args);
+      await other.leave(room, ghost);
+      return outcome;
+    };
+    const a = new FakePeer('a');
+    await hub.join(room, a);
+    assert.deepEqual(a.ofType('joined')[0]?.peers, []);
+    hub.receive(room, a, offer('x', 'ghost'));
+    assert.equal(a.ofType('error')[0]?.code, 'unknown_peer');
+  });
+});
