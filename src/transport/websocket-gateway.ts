@@ -48,6 +48,11 @@ const STRIKE_LIMIT = 20;
 const STRIKE_WINDOW_MS = 60_000;
 /** A client whose unsent data passes this is too slow to keep: dropped instead of buffered. */
 const MIN_SEND_BUFFER_BYTES = 1024 * 1024;
+/**
+ * Fragments one message may arrive in. Browsers send a message in one frame; each buffered fragment
+ * costs ~100 bytes of heap, so ws's default (16,384) let a 48 KB message hold ~2 MB.
+ */
+const MAX_FRAGMENTS_PER_MESSAGE = 256;
 const CONNECTION_CAP_RETRY_SECONDS = 5;
 
 /** One accepted WebSocket and what the gateway tracks for it. */
@@ -90,6 +95,7 @@ export class WebSocketGateway {
       clientTracking: false,
       // maxPayload bounds a whole message, fragments included (ws counts the total across frames).
       maxPayload: deps.config.maxMessageBytes,
+      maxFragments: MAX_FRAGMENTS_PER_MESSAGE,
       perMessageDeflate: false,
       skipUTF8Validation: false,
     });
@@ -275,6 +281,8 @@ export class WebSocketGateway {
   }
 
   #onMessage(c: Connection, data: RawData, isBinary: boolean): void {
+    // Once the server has sent its close (4401, 4429, ...) nothing more from this client is relayed or logged.
+    if (c.ws.readyState !== WebSocket.OPEN) return;
     this.#markAlive(c);
     if (!this.#admit(c)) return;
     if (isBinary) {
@@ -467,6 +475,12 @@ function rejectUpgrade(
     `HTTP/1.1 ${status} ${text}`,
     'Connection: close',
     'Content-Type: application/json',
+    // The same hardening headers as every HTTP answer (helmet does not see raw upgrade refusals).
+    'X-Content-Type-Options: nosniff',
+    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'",
+    'Referrer-Policy: no-referrer',
+    'X-Frame-Options: DENY',
+    'Cache-Control: no-store',
     `Content-Length: ${Buffer.byteLength(body)}`,
     ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
   ];

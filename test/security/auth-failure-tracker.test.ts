@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type AuthGate, AuthFailureTracker } from '../../src/security/auth-failure-tracker.js';
+import { AuthFailureTracker, type AuthGate } from '../../src/security/auth-failure-tracker.js';
 
-function tracker(options: { maxFailures?: number; windowSeconds?: number; blockSeconds?: number; maxEntries?: number } = {}) {
+function tracker(
+  options: { maxFailures?: number; windowSeconds?: number; blockSeconds?: number; maxEntries?: number } = {},
+) {
   const clock = { now: 1_000_000 };
   const failures = new AuthFailureTracker({
     maxFailures: options.maxFailures ?? 3,
@@ -66,7 +68,8 @@ describe('AuthFailureTracker', () => {
       delays.push(retryAfter(failures.checkUsername('alice')));
     }
     assert.deepEqual(delays, [4, 8, 16, 32, 60, 60, 60, 60]);
-    for (let i = 1; i < 12; i += 1) assert.deepEqual(failures.checkIp(`10.0.0.${i}`), { allowed: true }, 'no IP blocked');
+    for (let i = 1; i < 12; i += 1)
+      assert.deepEqual(failures.checkIp(`10.0.0.${i}`), { allowed: true }, 'no IP blocked');
   });
 
   test('a successful login clears the username throttle but not an IP block', () => {
@@ -100,7 +103,8 @@ describe('AuthFailureTracker', () => {
     const { failures } = tracker({ maxEntries: 500 });
     for (let i = 0; i < 5000; i += 1) failures.checkIp(`lookup-${i}`);
     assert.equal(failures.trackedIps, 0);
-    for (let i = 0; i < 20_000; i += 1) failures.recordFailure(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `user${i}`);
+    for (let i = 0; i < 20_000; i += 1)
+      failures.recordFailure(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`, `user${i}`);
     assert.ok(failures.trackedIps <= 500, `tracked IPs ${failures.trackedIps}`);
     assert.ok(failures.trackedUsernames <= 500, `tracked usernames ${failures.trackedUsernames}`);
   });

@@ -3,12 +3,20 @@ import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
-import { sleep } from './measure.js';
+import { closedWithin, sleep } from './measure.js';
 import { type HttpAnswer, httpRequest, login } from './raw-socket.js';
 
-const LIMITS = { AUTH_MAX_FAILURES: '3', AUTH_BLOCK_SECONDS: '2', AUTH_FAILURE_WINDOW: '2', RATE_LIMIT_PER_MINUTE: '100000' };
+const LIMITS = {
+  AUTH_MAX_FAILURES: '3',
+  AUTH_BLOCK_SECONDS: '2',
+  AUTH_FAILURE_WINDOW: '2',
+  RATE_LIMIT_PER_MINUTE: '100000',
+};
 
-async function withServer(env: Record<string, string>, body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>) {
+async function withServer(
+  env: Record<string, string>,
+  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
+) {
   const server = await startServer({ ...LIMITS, ...env });
   const clients: TestClient[] = [];
   try {
@@ -34,24 +42,29 @@ function tokenOf(answer: HttpAnswer): string {
 }
 
 async function upgradeStatus(server: RunningServer, from: string, token?: string): Promise<TestClient> {
-  const client = new TestClient(`${server.wsUrl}/ws/brute${token ? `?token=${encodeURIComponent(token)}` : ''}`, {
-    localAddress: from,
-  });
-  await client.closed.then(() => undefined, () => undefined);
+  const client = new TestClient(
+    `${server.wsUrl}/ws/brute${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+    {
+      localAddress: from,
+    },
+  );
+  await closedWithin(client);
   return client;
 }
 
 /** Nothing secret may reach the log: no password, no token, whatever happened. */
 function assertNoSecretsLogged(server: RunningServer, secrets: string[]): void {
   const text = server.logs.map((line) => JSON.stringify(line)).join('\n');
-  for (const secret of secrets) assert.equal(text.includes(secret), false, `the log contains ${secret.slice(0, 12)}…`);
+  for (const secret of secrets)
+    assert.equal(text.includes(secret), false, `the log contains ${secret.slice(0, 12)}…`);
 }
 
 describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
   test('three bad logins block the IP: login (even with the right password) and upgrade get 429 until the block expires', async () => {
     await withServer({}, async (server, track) => {
       const attacker = '127.0.0.2';
-      for (let i = 1; i <= 3; i += 1) assert.equal((await login(server.port, 'admin', `wrong-guess-${i}`, attacker)).status, 401);
+      for (let i = 1; i <= 3; i += 1)
+        assert.equal((await login(server.port, 'admin', `wrong-guess-${i}`, attacker)).status, 401);
       const refused = await login(server.port, 'admin', 'admin123', attacker);
       assert.equal(refused.status, 429);
       const wait = retryAfterSeconds(refused);
@@ -59,7 +72,11 @@ describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
       const upgrade = track(await upgradeStatus(server, attacker));
       assert.equal(upgrade.httpStatus, 429);
       retryAfterSeconds(upgrade);
-      assert.equal((await login(server.port, 'user1', 'password123', '127.0.0.3')).status, 200, 'another IP is not blocked');
+      assert.equal(
+        (await login(server.port, 'user1', 'password123', '127.0.0.3')).status,
+        200,
+        'another IP is not blocked',
+      );
 
       await sleep(wait * 1000 + 100);
       tokenOf(await login(server.port, 'admin', 'admin123', attacker));
@@ -92,18 +109,25 @@ describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
       const tampered = `${good.slice(0, -4)}${good.slice(-4) === 'AAAA' ? 'BBBB' : 'AAAA'}`;
       for (const bad of ['garbage', forged, tampered]) {
         const client = track(await upgradeStatus(server, attacker, bad));
-        assert.equal((await client.closed).code, 4401);
+        assert.equal((await closedWithin(client)).code, 4401);
       }
       const refused = track(await upgradeStatus(server, attacker, good));
       assert.equal(refused.httpStatus, 429, 'even a valid token is refused from a blocked IP');
       const wait = retryAfterSeconds(refused);
       assert.equal((await login(server.port, 'user1', 'password123', attacker)).status, 429);
-      const me = await httpRequest(server.port, '/auth/me', { headers: { authorization: `Bearer ${good}` }, localAddress: attacker });
+      const me = await httpRequest(server.port, '/auth/me', {
+        headers: { authorization: `Bearer ${good}` },
+        localAddress: attacker,
+      });
       assert.equal(me.status, 429);
 
-      await track((await joinRoom(server.wsUrl, 'brute', { token: good, localAddress: '127.0.0.3' })).client).expectAlive();
+      await track(
+        (await joinRoom(server.wsUrl, 'brute', { token: good, localAddress: '127.0.0.3' })).client,
+      ).expectAlive();
       await sleep(wait * 1000 + 100);
-      await track((await joinRoom(server.wsUrl, 'brute', { token: good, localAddress: attacker })).client).expectAlive();
+      await track(
+        (await joinRoom(server.wsUrl, 'brute', { token: good, localAddress: attacker })).client,
+      ).expectAlive();
       assertNoSecretsLogged(server, [good, forged, tampered, 'password123']);
     });
   });

@@ -13,7 +13,11 @@ describe('ClientAddressResolver', () => {
     const none = resolver('false');
     assert.equal(none.resolve('203.0.113.7', '198.51.100.1'), '203.0.113.7');
     assert.equal(none.resolve('203.0.113.7', ['198.51.100.1', '198.51.100.2']), '203.0.113.7');
-    assert.equal(none.resolve('::ffff:203.0.113.7', undefined), '203.0.113.7', 'IPv4-mapped addresses count as IPv4');
+    assert.equal(
+      none.resolve('::ffff:203.0.113.7', undefined),
+      '203.0.113.7',
+      'IPv4-mapped addresses count as IPv4',
+    );
   });
 
   test('TRUST_PROXY=true believes the whole chain (the left-most address)', () => {
@@ -27,7 +31,11 @@ describe('ClientAddressResolver', () => {
     assert.equal(one.resolve('10.0.0.1', 'spoofed-by-client, 198.51.100.1, 192.0.2.9'), '192.0.2.9');
     const two = resolver('2');
     assert.equal(two.resolve('10.0.0.1', '198.51.100.1, 192.0.2.9'), '198.51.100.1');
-    assert.equal(two.resolve('10.0.0.1', '192.0.2.9'), '192.0.2.9', 'a shorter chain gives its left-most address');
+    assert.equal(
+      two.resolve('10.0.0.1', '192.0.2.9'),
+      '192.0.2.9',
+      'a shorter chain gives its left-most address',
+    );
   });
 
   test('a proxy list believes X-Forwarded-For only from those proxies and stops at the first untrusted hop', () => {
@@ -42,7 +50,11 @@ describe('ClientAddressResolver', () => {
     );
     assert.equal(list.resolve('fd00::1', '2001:db8::5'), '2001:db8::5');
     assert.equal(list.resolve('127.0.0.1', '10.0.0.9, 10.0.0.8'), '10.0.0.9', 'all trusted: the left-most');
-    assert.equal(list.resolve('127.0.0.1', 'not-an-ip, , 300.1.1.1'), '127.0.0.1', 'garbage entries are ignored');
+    assert.equal(
+      list.resolve('127.0.0.1', 'not-an-ip, , 300.1.1.1'),
+      '127.0.0.1',
+      'garbage entries are ignored',
+    );
   });
 });
 
@@ -55,7 +67,11 @@ describe('limitKey', () => {
   test('IPv6 addresses are counted per /64 whatever their spelling', () => {
     const key = limitKey('2001:db8:1:2::1');
     assert.equal(key, '2001:db8:1:2::/64');
-    for (const same of ['2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0DB8:0001:0002:0:0:0:9', '2001:db8:1:2::1%eth0']) {
+    for (const same of [
+      '2001:db8:1:2:ffff:ffff:ffff:ffff',
+      '2001:0DB8:0001:0002:0:0:0:9',
+      '2001:db8:1:2::1%eth0',
+    ]) {
       assert.equal(limitKey(same), key, same);
     }
     assert.notEqual(limitKey('2001:db8:1:3::1'), key);

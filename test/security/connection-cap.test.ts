@@ -1,13 +1,16 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import { describe, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
-import { waitFor } from './measure.js';
+import { closedWithin, waitFor } from './measure.js';
 import { httpRequest, rawWebSocket, socketClosed, upgradeRequest } from './raw-socket.js';
 
-async function withServer(env: Record<string, string>, body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>) {
+async function withServer(
+  env: Record<string, string>,
+  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
+) {
   const server = await startServer({ RATE_LIMIT_PER_MINUTE: '100000', ...env });
   const clients: TestClient[] = [];
   try {
@@ -23,15 +26,21 @@ async function withServer(env: Record<string, string>, body: (server: RunningSer
 
 /** Expects an HTTP 429 refusal of the upgrade with a positive whole `Retry-After`. */
 async function expectRefused(client: TestClient): Promise<void> {
-  const closed = await client.closed;
+  const closed = await closedWithin(client);
   assert.equal(closed.code, -429, `expected HTTP 429, got ${closed.code}`);
   const retryAfter = client.httpHeaders['retry-after'];
   assert.match(String(retryAfter), /^[1-9]\d*$/, `Retry-After: ${retryAfter}`);
 }
 
-async function openFive(server: RunningServer, track: (c: TestClient) => TestClient, room: string, localAddress = '127.0.0.1') {
+async function openFive(
+  server: RunningServer,
+  track: (c: TestClient) => TestClient,
+  room: string,
+  localAddress = '127.0.0.1',
+) {
   const five: TestClient[] = [];
-  for (let i = 0; i < 5; i += 1) five.push(track((await joinRoom(server.wsUrl, room, { localAddress })).client));
+  for (let i = 0; i < 5; i += 1)
+    five.push(track((await joinRoom(server.wsUrl, room, { localAddress })).client));
   return five;
 }
 
@@ -45,10 +54,14 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
 
       const other = track((await joinRoom(server.wsUrl, 'cap', { localAddress: '127.0.0.2' })).client);
       await other.expectAlive();
-      assert.equal((await httpRequest(server.port, '/health')).status, 200, 'plain HTTP from the capped IP still works');
+      assert.equal(
+        (await httpRequest(server.port, '/health')).status,
+        200,
+        'plain HTTP from the capped IP still works',
+      );
 
       five[0]!.close();
-      await five[0]!.closed;
+      await closedWithin(five[0]!);
       await waitFor('the slot to be released', () => server.app.connectionsPerIp.count('127.0.0.1') === 4);
       const sixth = track((await joinRoom(server.wsUrl, 'cap')).client);
       await sixth.expectAlive();
@@ -82,44 +95,74 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
       };
       const kinds: Array<[string, number, () => Promise<void>]> = [
         ['connect and close without a byte', 10, async () => void (await raw()).destroy()],
-        ['half an upgrade request, then destroy', 30, async () => {
-          const socket = await raw();
-          socket.write(request.slice(0, Math.floor(request.length / 2)));
-          socket.destroy();
-        }],
-        ['a bad Sec-WebSocket-Key', 20, async () => {
-          const answer = await rawWebSocket(port, '/ws/cap', { headers: { 'Sec-WebSocket-Key': 'not-a-key' } });
-          expectStatus(answer.status, 400);
-          answer.socket.destroy();
-        }],
-        ['an unsupported Sec-WebSocket-Version', 10, async () => {
-          const answer = await rawWebSocket(port, '/ws/cap', { headers: { 'Sec-WebSocket-Version': '7' } });
-          expectStatus(answer.status, 400);
-          answer.socket.destroy();
-        }],
-        ['a whole upgrade request, destroyed before the answer', 10, async () => {
-          const socket = await raw();
-          socket.write(upgradeRequest(port, '/ws/cap'));
-          socket.destroy();
-        }],
-        ['upgraded, then destroyed without a close frame', 10, async () => {
-          const answer = await rawWebSocket(port, '/ws/cap');
-          expectStatus(answer.status, 101);
-          answer.socket.destroy();
-        }],
-        ['upgraded to an invalid room, destroyed during the close', 10, async () => {
-          const answer = await rawWebSocket(port, '/ws/..');
-          expectStatus(answer.status, 101);
-          answer.socket.destroy();
-        }],
+        [
+          'half an upgrade request, then destroy',
+          30,
+          async () => {
+            const socket = await raw();
+            socket.write(request.slice(0, Math.floor(request.length / 2)));
+            socket.destroy();
+          },
+        ],
+        [
+          'a bad Sec-WebSocket-Key',
+          20,
+          async () => {
+            const answer = await rawWebSocket(port, '/ws/cap', {
+              headers: { 'Sec-WebSocket-Key': 'not-a-key' },
+            });
+            expectStatus(answer.status, 400);
+            answer.socket.destroy();
+          },
+        ],
+        [
+          'an unsupported Sec-WebSocket-Version',
+          10,
+          async () => {
+            const answer = await rawWebSocket(port, '/ws/cap', { headers: { 'Sec-WebSocket-Version': '7' } });
+            expectStatus(answer.status, 400);
+            answer.socket.destroy();
+          },
+        ],
+        [
+          'a whole upgrade request, destroyed before the answer',
+          10,
+          async () => {
+            const socket = await raw();
+            socket.write(upgradeRequest(port, '/ws/cap'));
+            socket.destroy();
+          },
+        ],
+        [
+          'upgraded, then destroyed without a close frame',
+          10,
+          async () => {
+            const answer = await rawWebSocket(port, '/ws/cap');
+            expectStatus(answer.status, 101);
+            answer.socket.destroy();
+          },
+        ],
+        [
+          'upgraded to an invalid room, destroyed during the close',
+          10,
+          async () => {
+            const answer = await rawWebSocket(port, '/ws/..');
+            expectStatus(answer.status, 101);
+            answer.socket.destroy();
+          },
+        ],
       ];
-      assert.equal(kinds.reduce((sum, [, n]) => sum + n, 0), 100);
+      assert.equal(
+        kinds.reduce((sum, [, n]) => sum + n, 0),
+        100,
+      );
       const jobs = kinds.flatMap(([, n, run]) => Array.from({ length: n }, () => run));
       for (let i = 0; i < jobs.length; i += 10) {
         const batch = await Promise.allSettled(jobs.slice(i, i + 10).map((run) => run()));
         for (const result of batch) {
           // A reset while the server answers is one more way for a handshake to end.
-          if (result.status === 'rejected' && !/ECONNRESET|EPIPE/.test(String(result.reason))) throw result.reason;
+          if (result.status === 'rejected' && !/ECONNRESET|EPIPE/.test(String(result.reason)))
+            throw result.reason;
         }
       }
       assert.ok(capped < 50, `${capped} of 100 met the cap; most must have reached the handshake`);
@@ -159,8 +202,12 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
           client.ws.terminate();
         });
       }
-      for (let i = 0; i < aborts.length; i += 6) await Promise.all(aborts.slice(i, i + 6).map((run) => run()));
-      await waitFor('every count to be released', () => server.app.connectionsPerIp.size === 0 && server.app.gateway.connectionCount === 0);
+      for (let i = 0; i < aborts.length; i += 6)
+        await Promise.all(aborts.slice(i, i + 6).map((run) => run()));
+      await waitFor(
+        'every count to be released',
+        () => server.app.connectionsPerIp.size === 0 && server.app.gateway.connectionCount === 0,
+      );
       await openFive(server, track, 'tls-cap');
       await expectRefused(track(new TestClient(`${server.wsUrl}/ws/tls-cap`)));
     });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom } from '../helpers/ws-client.js';
-import { sleep, waitFor } from './measure.js';
+import { closedWithin, sleep, waitFor } from './measure.js';
 import { rawWebSocket, socketClosed } from './raw-socket.js';
 
 describe('connections that never speak (WEBSOCKET_TIMEOUT=1)', () => {
@@ -24,7 +24,10 @@ describe('connections that never speak (WEBSOCKET_TIMEOUT=1)', () => {
       const elapsed = Date.now() - started;
       assert.ok(elapsed >= 900, `dropped after ${elapsed} ms, before the timeout`);
       assert.ok(elapsed < 2500, `dropped only after ${elapsed} ms`);
-      await waitFor('its count to be released', () => server.app.connectionsPerIp.size === 0 && server.app.hub.localPeerCount === 0);
+      await waitFor(
+        'its count to be released',
+        () => server.app.connectionsPerIp.size === 0 && server.app.hub.localPeerCount === 0,
+      );
     } finally {
       raw.socket.destroy();
     }
@@ -36,7 +39,7 @@ describe('connections that never speak (WEBSOCKET_TIMEOUT=1)', () => {
     const keepAlive = setInterval(() => watcher.client.send({ type: 'ping' }), 200);
     try {
       const started = Date.now();
-      assert.equal((await silent.client.closed).code, 1006);
+      assert.equal((await closedWithin(silent.client)).code, 1006);
       assert.ok(Date.now() - started < 2500);
       assert.equal((await watcher.client.next('peer_left')).peer_id, silent.peerId);
     } finally {

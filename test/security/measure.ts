@@ -46,3 +46,27 @@ export function describeGrowth(before: MemorySample, after: MemorySample): strin
   const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
   return `heapUsed ${mib(before.heapUsed)} → ${mib(after.heapUsed)}, off-heap ${mib(before.offHeap)} → ${mib(after.offHeap)}, rss ${mib(before.rss)} → ${mib(after.rss)}`;
 }
+
+/** `promise`, or a rejection naming `what` after `timeoutMs`: no test waits forever for the server. */
+export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)),
+      timeoutMs,
+    );
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The close (or HTTP refusal) of a test client, within `timeoutMs`. */
+export function closedWithin(
+  client: { readonly closed: Promise<{ code: number; reason: string }> },
+  timeoutMs = 5000,
+) {
+  return within(client.closed, timeoutMs, 'the connection to close');
+}

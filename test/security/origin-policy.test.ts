@@ -15,7 +15,11 @@ describe('OriginPolicy', () => {
   test('accepts no Origin, the exact allowed origins and the server’s own origin', () => {
     assert.equal(production.allows(undefined, OWN), true);
     assert.equal(production.allows('https://app.example.com', OWN), true);
-    assert.equal(production.allows('HTTPS://APP.EXAMPLE.COM', OWN), true, 'scheme and host are case-insensitive');
+    assert.equal(
+      production.allows('HTTPS://APP.EXAMPLE.COM', OWN),
+      true,
+      'scheme and host are case-insensitive',
+    );
     assert.equal(production.allows('http://localhost:3000', OWN), true);
     assert.equal(production.allows(OWN, OWN), true);
   });
@@ -51,16 +55,30 @@ describe('OriginPolicy', () => {
   test('CORS_ORIGINS written with a default port or a trailing slash still matches exactly', () => {
     const p = policy('https://App.Example.com:443/', false);
     assert.equal(p.allows('https://app.example.com', null), true);
-    assert.equal(p.allows('https://app.example.com:443', null), false, 'browsers never send the default port');
+    assert.equal(
+      p.allows('https://app.example.com:443', null),
+      false,
+      'browsers never send the default port',
+    );
   });
 
   test('DEBUG allows any localhost origin but still no look-alikes', () => {
     const debug = policy('https://app.example.com', true);
-    for (const origin of ['http://localhost:5173', 'https://127.0.0.1:8443', 'http://[::1]:3000', 'http://localhost']) {
+    for (const origin of [
+      'http://localhost:5173',
+      'https://127.0.0.1:8443',
+      'http://[::1]:3000',
+      'http://localhost',
+    ]) {
       assert.equal(debug.allows(origin, null), true, origin);
       assert.equal(debug.allowsCors(origin), true, origin);
     }
-    for (const origin of ['http://localhost.evil.test', 'http://localhost:3000.evil.test', 'http://127.0.0.1.evil.test', 'null']) {
+    for (const origin of [
+      'http://localhost.evil.test',
+      'http://localhost:3000.evil.test',
+      'http://127.0.0.1.evil.test',
+      'null',
+    ]) {
       assert.equal(debug.allows(origin, null), false, origin);
     }
   });

@@ -2,13 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, type TestClient } from '../helpers/ws-client.js';
+import { closedWithin } from './measure.js';
 import { login } from './raw-socket.js';
-import { waitFor } from './measure.js';
 
 const offer = (n: number) => ({ type: 'offer', offer: { type: 'offer', sdp: `v=0 n=${n}` } });
 
 /** Starts a server with `env`, runs `body`, and always stops the server and every client. */
-async function withServer(env: Record<string, string>, body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>) {
+async function withServer(
+  env: Record<string, string>,
+  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
+) {
   const server = await startServer(env);
   const clients: TestClient[] = [];
   try {
@@ -29,15 +32,22 @@ describe('message rate limit (RATE_LIMIT_PER_MINUTE=60)', () => {
     await withServer(LIMITS, async (server, track) => {
       const flooder = track((await joinRoom(server.wsUrl, 'flood')).client);
       for (let i = 1; i <= 100; i += 1) flooder.send({ type: 'ping', ts: i });
-      const closed = await flooder.closed;
+      const closed = await closedWithin(flooder);
       assert.equal(closed.code, 4429);
       assert.equal(closed.reason, 'rate limit exceeded');
 
       const replies = flooder.inbox.map((m) => (m.type === 'pong' ? m.ts : m.code));
       const pongs = replies.filter((r) => typeof r === 'number');
-      assert.deepEqual(pongs, Array.from({ length: 60 }, (_, i) => i + 1), 'pings 1..60 answered in order');
+      assert.deepEqual(
+        pongs,
+        Array.from({ length: 60 }, (_, i) => i + 1),
+        'pings 1..60 answered in order',
+      );
       assert.equal(replies[60], 'rate_limited', 'the reply after the 60th pong refuses the 61st ping');
-      assert.ok(replies.slice(60).every((r) => r === 'rate_limited'), `only refusals after the limit: ${replies.slice(60)}`);
+      assert.ok(
+        replies.slice(60).every((r) => r === 'rate_limited'),
+        `only refusals after the limit: ${replies.slice(60)}`,
+      );
       assert.ok(replies.length < 100, 'not every refused message is answered: the flood is cut off');
 
       assert.ok((server.app.events.counts().get('rate_limited') ?? 0) >= 1);
@@ -52,7 +62,7 @@ describe('message rate limit (RATE_LIMIT_PER_MINUTE=60)', () => {
       const other = track((await joinRoom(server.wsUrl, 'elsewhere', { localAddress: '127.0.0.2' })).client);
       for (let i = 1; i <= 100; i += 1) flooder.send({ type: 'ping', ts: i });
       for (let i = 1; i <= 30; i += 1) other.send({ type: 'ping', ts: i });
-      assert.equal((await flooder.closed).code, 4429);
+      assert.equal((await closedWithin(flooder)).code, 4429);
       for (let i = 1; i <= 30; i += 1) assert.equal((await other.next('pong')).ts, i);
       assert.equal(other.inbox.filter((m) => m.type === 'error').length, 0);
       await other.expectAlive();
@@ -73,7 +83,7 @@ describe('message rate limit (RATE_LIMIT_PER_MINUTE=60)', () => {
         track((await joinRoom(server.wsUrl, 'amp', { localAddress: '127.0.0.3' })).client),
       ];
       for (let i = 1; i <= 100; i += 1) sender.client.send(offer(i));
-      assert.equal((await sender.client.closed).code, 4429);
+      assert.equal((await closedWithin(sender.client)).code, 4429);
       for (const peer of peers) {
         const left = await peer.next('peer_left');
         assert.equal(left.peer_id, sender.peerId);
@@ -86,25 +96,38 @@ describe('message rate limit (RATE_LIMIT_PER_MINUTE=60)', () => {
         await peer.expectAlive();
       }
       const senderGot = sender.client.inbox.map((m) => m.type);
-      assert.ok(senderGot.every((t) => t === 'error' || t === 'peer_joined'), `sender got ${senderGot}`);
-      assert.ok(sender.client.inbox.filter((m) => m.type === 'error').length <= 40, 'at most one refusal per refused message');
+      assert.ok(
+        senderGot.every((t) => t === 'error' || t === 'peer_joined'),
+        `sender got ${senderGot}`,
+      );
+      assert.ok(
+        sender.client.inbox.filter((m) => m.type === 'error').length <= 40,
+        'at most one refusal per refused message',
+      );
     });
   });
 
   test('an authenticated user is limited per user as well, across IPs', async () => {
     await withServer({ ...LIMITS, REQUIRE_AUTH: 'true' }, async (server, track) => {
       const token = async (user: string, password: string) =>
-        (JSON.parse((await login(server.port, user, password)).body) as { access_token: string }).access_token;
+        (JSON.parse((await login(server.port, user, password)).body) as { access_token: string })
+          .access_token;
       const user1 = await token('user1', 'password123');
       const admin = await token('admin', 'admin123');
-      const first = track((await joinRoom(server.wsUrl, 'users', { token: user1, localAddress: '127.0.0.2' })).client);
-      const second = track((await joinRoom(server.wsUrl, 'users', { token: user1, localAddress: '127.0.0.3' })).client);
-      const someoneElse = track((await joinRoom(server.wsUrl, 'users', { token: admin, localAddress: '127.0.0.4' })).client);
+      const first = track(
+        (await joinRoom(server.wsUrl, 'users', { token: user1, localAddress: '127.0.0.2' })).client,
+      );
+      const second = track(
+        (await joinRoom(server.wsUrl, 'users', { token: user1, localAddress: '127.0.0.3' })).client,
+      );
+      const someoneElse = track(
+        (await joinRoom(server.wsUrl, 'users', { token: admin, localAddress: '127.0.0.4' })).client,
+      );
       for (let i = 1; i <= 40; i += 1) first.send({ type: 'ping', ts: i });
       for (let i = 1; i <= 40; i += 1) assert.equal((await first.next('pong')).ts, i);
       for (let i = 1; i <= 40; i += 1) second.send({ type: 'ping', ts: i });
       // 20 tokens left for user1, then 20 refusals: the 20th closes the connection.
-      assert.equal((await second.closed).code, 4429);
+      assert.equal((await closedWithin(second)).code, 4429);
       const answers = second.inbox.filter((m) => m.type === 'pong' || m.type === 'error');
       assert.deepEqual(
         answers.filter((m) => m.type === 'pong').map((m) => m.ts),

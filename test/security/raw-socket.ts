@@ -19,7 +19,11 @@ export interface HttpRequestOptions {
 }
 
 /** `http.request` to 127.0.0.1 without keep-alive, from `localAddress`; never hangs longer than `timeoutMs`. */
-export function httpRequest(port: number, path: string, options: HttpRequestOptions = {}): Promise<HttpAnswer> {
+export function httpRequest(
+  port: number,
+  path: string,
+  options: HttpRequestOptions = {},
+): Promise<HttpAnswer> {
   const { method = 'GET', headers = {}, body, localAddress = '127.0.0.1', timeoutMs = 10_000 } = options;
   return new Promise((resolve, reject) => {
     const req = request(
@@ -28,7 +32,11 @@ export function httpRequest(port: number, path: string, options: HttpRequestOpti
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString(),
+          }),
         );
         res.on('error', reject);
       },
@@ -40,7 +48,12 @@ export function httpRequest(port: number, path: string, options: HttpRequestOpti
 }
 
 /** POST /auth/login from `localAddress`. */
-export function login(port: number, username: string, password: string, localAddress = '127.0.0.1'): Promise<HttpAnswer> {
+export function login(
+  port: number,
+  username: string,
+  password: string,
+  localAddress = '127.0.0.1',
+): Promise<HttpAnswer> {
   return httpRequest(port, '/auth/login', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -110,14 +123,20 @@ export function upgradeRequest(port: number, path: string, headers: Record<strin
 }
 
 /** Frame opcodes (RFC 6455 §5.2). */
-export const Opcode = { Continuation: 0x0, Text: 0x1, Binary: 0x2, Close: 0x8, Ping: 0x9, Pong: 0xa } as const;
+export const Opcode = {
+  Continuation: 0x0,
+  Text: 0x1,
+  Binary: 0x2,
+  Close: 0x8,
+  Ping: 0x9,
+  Pong: 0xa,
+} as const;
 
 /** One client-to-server frame, masked as RFC 6455 requires. */
 export function clientFrame(opcode: number, payload: Buffer, fin = true): Buffer {
   const mask = randomBytes(4);
   const length = payload.length;
-  const head =
-    length < 126 ? Buffer.alloc(2) : length < 65_536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  const head = length < 126 ? Buffer.alloc(2) : length < 65_536 ? Buffer.alloc(4) : Buffer.alloc(10);
   head[0] = (fin ? 0x80 : 0) | opcode;
   if (length < 126) head[1] = 0x80 | length;
   else if (length < 65_536) {
@@ -142,4 +161,83 @@ export function socketClosed(socket: Socket, timeoutMs: number): Promise<boolean
       resolve(true);
     });
   });
+}
+
+/** One frame sent by the server (unmasked). */
+export interface ServerFrame {
+  readonly opcode: number;
+  readonly payload: Buffer;
+}
+
+/**
+ * Parses the frames the server sends on a raw socket. `closeCode` is the code of the first close frame
+ * (null until one arrives); `frames` holds every frame seen.
+ */
+export class ServerFrameReader {
+  readonly frames: ServerFrame[] = [];
+  #buffer: Buffer;
+  #waiters: Array<() => void> = [];
+
+  constructor(socket: Socket, initial: Buffer = Buffer.alloc(0)) {
+    this.#buffer = initial;
+    this.#parse();
+    socket.on('data', (chunk: Buffer) => {
+      this.#buffer = Buffer.concat([this.#buffer, chunk]);
+      this.#parse();
+    });
+    socket.on('close', () => this.#wake());
+    socket.resume();
+  }
+
+  get closeCode(): number | null {
+    const close = this.frames.find((f) => f.opcode === Opcode.Close);
+    return close && close.payload.length >= 2 ? close.payload.readUInt16BE(0) : null;
+  }
+
+  /** Text frames parsed as JSON. */
+  get messages(): Array<{ type: string; [field: string]: unknown }> {
+    return this.frames.filter((f) => f.opcode === Opcode.Text).map((f) => JSON.parse(f.payload.toString()));
+  }
+
+  /** Waits until `check` holds (re-checked on every frame), or throws after `timeoutMs`. */
+  async until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!check()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 100));
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+
+  #parse(): void {
+    for (;;) {
+      const b = this.#buffer;
+      if (b.length < 2) break;
+      let length = b[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (b.length < 4) break;
+        length = b.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (b.length < 10) break;
+        length = Number(b.readBigUInt64BE(2));
+        offset = 10;
+      }
+      if (b.length < offset + length) break;
+      this.frames.push({ opcode: b[0]! & 0x0f, payload: b.subarray(offset, offset + length) });
+      this.#buffer = b.subarray(offset + length);
+    }
+    this.#wake();
+  }
 }

@@ -11,13 +11,22 @@ import { prepareResources } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/config.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/ws-client.js';
+import { closedWithin } from './measure.js';
 import { httpRequest } from './raw-socket.js';
 
 /** The headers every answer must carry, errors included. */
 function assertSecurityHeaders(headers: IncomingHttpHeaders, what: string): void {
   assert.equal(headers['x-content-type-options'], 'nosniff', `${what}: nosniff`);
-  assert.match(String(headers['content-security-policy']), /frame-ancestors 'none'/, `${what}: CSP with frame-ancestors`);
-  assert.match(String(headers['referrer-policy']), /^(no-referrer|same-origin|strict-origin(-when-cross-origin)?)$/, `${what}: Referrer-Policy`);
+  assert.match(
+    String(headers['content-security-policy']),
+    /frame-ancestors 'none'/,
+    `${what}: CSP with frame-ancestors`,
+  );
+  assert.match(
+    String(headers['referrer-policy']),
+    /^(no-referrer|same-origin|strict-origin(-when-cross-origin)?)$/,
+    `${what}: Referrer-Policy`,
+  );
   assert.equal(headers['x-frame-options'], 'DENY', `${what}: X-Frame-Options`);
 }
 
@@ -52,7 +61,11 @@ describe('security headers on every answer', () => {
   let server: RunningServer;
   let failing: { app: App; port: number };
   before(async () => {
-    server = await startServer({ MAX_CONNECTIONS_PER_IP: '1', AUTH_MAX_FAILURES: '1', AUTH_BLOCK_SECONDS: '60' });
+    server = await startServer({
+      MAX_CONNECTIONS_PER_IP: '1',
+      AUTH_MAX_FAILURES: '1',
+      AUTH_BLOCK_SECONDS: '60',
+    });
     failing = await startAppWithFailingRoute();
   });
   after(async () => {
@@ -75,10 +88,18 @@ describe('security headers on every answer', () => {
   });
 
   test('on 400 for bad JSON and 422 for a bad body at /auth/login, without a stack trace', async () => {
-    const bad = await httpRequest(server.port, '/auth/login', { method: 'POST', headers: json, body: '{"username":' });
+    const bad = await httpRequest(server.port, '/auth/login', {
+      method: 'POST',
+      headers: json,
+      body: '{"username":',
+    });
     assert.ok(bad.status === 400 || bad.status === 422, `status ${bad.status}`);
     assertSecurityHeaders(bad.headers, 'bad JSON');
-    const invalid = await httpRequest(server.port, '/auth/login', { method: 'POST', headers: json, body: '{"username":1}' });
+    const invalid = await httpRequest(server.port, '/auth/login', {
+      method: 'POST',
+      headers: json,
+      body: '{"username":1}',
+    });
     assert.equal(invalid.status, 422);
     assertSecurityHeaders(invalid.headers, '422');
     for (const res of [bad, invalid]) assert.doesNotMatch(res.body, /\n\s+at |node_modules|\.ts:\d+/);
@@ -94,7 +115,11 @@ describe('security headers on every answer', () => {
       headers: json,
       body: JSON.stringify({ username: 'admin', password: 'x'.repeat(15 * 1024) }),
     });
-    assert.equal(justUnder.status, 422, 'a body under the limit reaches validation (the password is too long)');
+    assert.equal(
+      justUnder.status,
+      422,
+      'a body under the limit reaches validation (the password is too long)',
+    );
   });
 
   test('on 500, with no internal detail on the wire', async () => {
@@ -126,7 +151,7 @@ describe('security headers on every answer', () => {
     await first.next('joined');
     const second = new TestClient(`${server.wsUrl}/ws/headers`);
     try {
-      assert.equal((await second.closed).code, -429);
+      assert.equal((await closedWithin(second)).code, -429);
       assertSecurityHeaders(second.httpHeaders as IncomingHttpHeaders, 'upgrade refusal');
     } finally {
       first.ws.terminate();
@@ -148,15 +173,21 @@ describe('security headers over HTTPS', () => {
         ['/health', 200],
         ['/missing', 404],
       ] as const) {
-        const headers = await new Promise<IncomingHttpHeaders & { status: number }>((resolve, reject) => {
-          const req = httpsRequest({ host: '127.0.0.1', port: server.port, path, rejectUnauthorized: false, agent: false }, (res) => {
-            res.resume();
-            res.on('end', () => resolve({ ...res.headers, status: res.statusCode ?? 0 }));
-          });
-          req.on('error', reject);
-          req.end();
-        });
-        assert.equal(headers.status, status);
+        const answer = await new Promise<{ status: number; headers: IncomingHttpHeaders }>(
+          (resolve, reject) => {
+            const req = httpsRequest(
+              { host: '127.0.0.1', port: server.port, path, rejectUnauthorized: false, agent: false },
+              (res) => {
+                res.resume();
+                res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+              },
+            );
+            req.on('error', reject);
+            req.end();
+          },
+        );
+        const headers = answer.headers;
+        assert.equal(answer.status, status);
         assert.match(String(headers['strict-transport-security']), /max-age=\d{7,}/);
         assertSecurityHeaders(headers, `HTTPS ${path}`);
       }

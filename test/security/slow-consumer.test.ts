@@ -41,21 +41,37 @@ describe('slow consumers', () => {
       await waitFor('all three to be in the room', () => server.app.hub.localPeerCount === 3);
 
       const before = await measureMemory();
-      const offer = JSON.stringify({ type: 'offer', offer: { type: 'offer', sdp: `v=0\r\n${'a'.repeat(SDP_BYTES)}` } });
+      const offer = JSON.stringify({
+        type: 'offer',
+        offer: { type: 'offer', sdp: `v=0\r\n${'a'.repeat(SDP_BYTES)}` },
+      });
       for (let i = 0; i < OFFERS; i += 1) {
-        await new Promise<void>((resolve, reject) => flooder.client.ws.send(offer, (error) => (error ? reject(error) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          flooder.client.ws.send(offer, (error) => (error ? reject(error) : resolve())),
+        );
       }
       await flooder.client.expectAlive();
-      await waitFor('the slow peer to be dropped', () => slowLeft && server.app.hub.localPeerCount === 2, 10_000);
+      await waitFor(
+        'the slow peer to be dropped',
+        () => slowLeft && server.app.hub.localPeerCount === 2,
+        10_000,
+      );
       await waitFor('the honest peer to read the whole flood', () => honestOffers === OFFERS, 20_000);
       const after = await measureMemory();
 
-      assert.equal(server.app.events.counts().get('slow_consumer'), 1, 'one slow_consumer event, the socket is gone');
+      assert.equal(
+        server.app.events.counts().get('slow_consumer'),
+        1,
+        'one slow_consumer event, the socket is gone',
+      );
       assert.equal(server.app.gateway.connectionCount, 2);
       const growth = after.heapUsed + after.offHeap - (before.heapUsed + before.offHeap);
       const flood = (OFFERS * SDP_BYTES) / MiB;
       console.log(`slow consumer: flood ${flood.toFixed(0)} MiB; ${describeGrowth(before, after)}`);
-      assert.ok(growth < 16 * MiB, `memory grew ${(growth / MiB).toFixed(1)} MiB during a ${flood.toFixed(0)} MiB flood`);
+      assert.ok(
+        growth < 16 * MiB,
+        `memory grew ${(growth / MiB).toFixed(1)} MiB during a ${flood.toFixed(0)} MiB flood`,
+      );
       await flooder.client.expectAlive();
     } finally {
       for (const run of cleanup) run();

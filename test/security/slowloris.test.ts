@@ -25,10 +25,19 @@ describe('slowloris', () => {
       const opened: Promise<void>[] = [];
       for (let i = 0; i < SLOW_SOCKETS; i += 1) {
         // Half look like plain requests, half like WebSocket upgrades; none ever finishes its headers.
-        const text = i % 2 === 0 ? 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: ' : 'GET /ws/room HTTP/1.1\r\nUpgrade: websocket\r\nX-Slow: ';
-        const socket = connect({ port: server.port, host: '127.0.0.1', localAddress: `127.0.0.${10 + (i % 100)}` });
+        const text =
+          i % 2 === 0
+            ? 'GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: '
+            : 'GET /ws/room HTTP/1.1\r\nUpgrade: websocket\r\nX-Slow: ';
+        const socket = connect({
+          port: server.port,
+          host: '127.0.0.1',
+          localAddress: `127.0.0.${10 + (i % 100)}`,
+        });
         let sent = 0;
-        Object.assign(socket, { dribbleNext: () => socket.writable && socket.write(text[sent++ % text.length]!) });
+        Object.assign(socket, {
+          dribbleNext: () => socket.writable && socket.write(text[sent++ % text.length]!),
+        });
         socket.on('error', () => {});
         socket.once('close', () => closedAfter.push(Date.now() - started));
         socket.resume();
@@ -54,7 +63,10 @@ describe('slowloris', () => {
 
       // Honest traffic while the slow sockets hang on: every 500 ms a WebSocket join and an HTTP request.
       const honest: number[] = [];
-      while ((closedAfter.length < SLOW_SOCKETS || silentClosedAfter.length < SILENT_SOCKETS) && Date.now() - started < CUT_OFF_BY_MS) {
+      while (
+        (closedAfter.length < SLOW_SOCKETS || silentClosedAfter.length < SILENT_SOCKETS) &&
+        Date.now() - started < CUT_OFF_BY_MS
+      ) {
         const t0 = Date.now();
         const { client } = await joinRoom(server.wsUrl, 'honest');
         await client.expectAlive();
@@ -69,8 +81,16 @@ describe('slowloris', () => {
           `${silentClosedAfter.length}/${SILENT_SOCKETS} silent sockets cut off, last after ${Math.max(...silentClosedAfter)} ms; ` +
           `${honest.length} honest join+ping+GET rounds meanwhile, slowest ${Math.max(...honest)} ms`,
       );
-      assert.equal(closedAfter.length, SLOW_SOCKETS, `only ${closedAfter.length} slow sockets were cut off within ${CUT_OFF_BY_MS} ms`);
-      assert.equal(silentClosedAfter.length, SILENT_SOCKETS, 'sockets that never send a byte are cut off too');
+      assert.equal(
+        closedAfter.length,
+        SLOW_SOCKETS,
+        `only ${closedAfter.length} slow sockets were cut off within ${CUT_OFF_BY_MS} ms`,
+      );
+      assert.equal(
+        silentClosedAfter.length,
+        SILENT_SOCKETS,
+        'sockets that never send a byte are cut off too',
+      );
       assert.ok(sorted[0]! >= 5000, 'they are cut off by the header timeout, not refused outright');
       assert.ok(honest.length >= 10, 'honest clients kept being served');
       assert.ok(Math.max(...honest) < 2000, `an honest round took ${Math.max(...honest)} ms`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/ws-client.js';
-import { describeGrowth, MiB, measureMemory, sleep, waitFor } from './measure.js';
+import { closedWithin, describeGrowth, MiB, measureMemory, sleep, waitFor } from './measure.js';
 import { login } from './raw-socket.js';
 
 const CYCLES = 10_000;
@@ -13,7 +13,9 @@ const IPS = 20;
 const BAD_TOKEN_EVERY = 100;
 
 describe('soak', () => {
-  test(`${CYCLES} connect/join/ping/leave cycles return connections, rooms and tracking tables to their baseline`, { timeout: 180_000 }, async () => {
+  test(`${CYCLES} connect/join/ping/leave cycles return connections, rooms and tracking tables to their baseline`, {
+    timeout: 180_000,
+  }, async () => {
     const server = await startServer({
       REQUIRE_AUTH: 'true',
       RATE_LIMIT_PER_MINUTE: '10000000',
@@ -30,9 +32,19 @@ describe('soak', () => {
           ['user1', 'password123'],
           ['user2', 'password123'],
           ['admin', 'admin123'],
-        ].map(async ([user, password]) => (JSON.parse((await login(server.port, user!, password!)).body) as { access_token: string }).access_token),
+        ].map(
+          async ([user, password]) =>
+            (JSON.parse((await login(server.port, user!, password!)).body) as { access_token: string })
+              .access_token,
+        ),
       );
-      const health = async () => (await (await fetch(`${server.url}/health`)).json()) as { connections: number; rooms: number };
+      const health = async () => {
+        const body = (await (await fetch(`${server.url}/health`)).json()) as {
+          connections: number;
+          rooms: number;
+        };
+        return { connections: body.connections, rooms: body.rooms };
+      };
       const tables = async () => {
         app.ipRate.sweep();
         app.authFailures.sweep();
@@ -58,13 +70,16 @@ describe('soak', () => {
       const cycle = async (i: number) => {
         const bad = i % BAD_TOKEN_EVERY === 0;
         const token = bad ? 'not-a-token' : tokens[i % tokens.length]!;
-        const client = new TestClient(`${server.wsUrl}/ws/soak-${i % ROOMS}?token=${encodeURIComponent(token)}`, {
-          localAddress: `127.0.0.${1 + (i % IPS)}`,
-        });
+        const client = new TestClient(
+          `${server.wsUrl}/ws/soak-${i % ROOMS}?token=${encodeURIComponent(token)}`,
+          {
+            localAddress: `127.0.0.${1 + (i % IPS)}`,
+          },
+        );
         open.add(client);
         try {
           if (bad) {
-            const closed = await client.closed;
+            const closed = await closedWithin(client);
             if (closed.code !== 4401) failures.push(`cycle ${i}: bad token closed with ${closed.code}`);
             else refusedTokens += 1;
             return;
@@ -74,8 +89,9 @@ describe('soak', () => {
           peakConnections = Math.max(peakConnections, app.gateway.connectionCount);
           await client.expectAlive();
           client.close();
-          const closed = await client.closed;
-          if (closed.code !== 1005 && closed.code !== 1000) failures.push(`cycle ${i}: closed with ${closed.code}`);
+          const closed = await closedWithin(client);
+          if (closed.code !== 1005 && closed.code !== 1000)
+            failures.push(`cycle ${i}: closed with ${closed.code}`);
         } catch (error) {
           failures.push(`cycle ${i}: ${(error as Error).message.slice(0, 200)}`);
           client.ws.terminate();
@@ -113,7 +129,8 @@ describe('soak', () => {
       );
       assert.equal(baseline.connectionsPerIp, 0);
       assert.equal(baseline.health.connections, 0);
-      const growth = memoryAfter.heapUsed + memoryAfter.offHeap - (memoryBefore.heapUsed + memoryBefore.offHeap);
+      const growth =
+        memoryAfter.heapUsed + memoryAfter.offHeap - (memoryBefore.heapUsed + memoryBefore.offHeap);
       assert.ok(growth < 24 * MiB, `memory grew ${(growth / MiB).toFixed(1)} MiB over the soak`);
     } finally {
       for (const c of open) c.ws.terminate();

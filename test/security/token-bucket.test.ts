@@ -73,7 +73,9 @@ describe('RateLimiter (token bucket)', () => {
       fc.property(
         fc.integer({ min: 1, max: 10_000 }),
         fc.integer({ min: 1, max: 200 }),
-        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 5000 })), { maxLength: 300 }),
+        fc.array(fc.tuple(fc.constantFrom('a', 'b', 'c'), fc.integer({ min: 0, max: 5000 })), {
+          maxLength: 300,
+        }),
         (perMinute, burst, steps) => {
           const { rate, clock } = limiter(perMinute, burst);
           const admitted = new Map<string, number>();

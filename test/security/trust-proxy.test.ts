@@ -2,9 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
+import { closedWithin } from './measure.js';
 import { httpRequest, login } from './raw-socket.js';
 
-async function withServer(env: Record<string, string>, body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>) {
+async function withServer(
+  env: Record<string, string>,
+  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
+) {
   const server = await startServer({ RATE_LIMIT_PER_MINUTE: '100000', MAX_CONNECTIONS_PER_IP: '5', ...env });
   const clients: TestClient[] = [];
   try {
@@ -20,13 +24,23 @@ async function withServer(env: Record<string, string>, body: (server: RunningSer
 
 /** Joins room `xff` from `from` claiming `forwardedFor`; resolves with the client once joined. */
 async function joinVia(server: RunningServer, from: string, forwardedFor: string): Promise<TestClient> {
-  const { client } = await joinRoom(server.wsUrl, 'xff', { localAddress: from, headers: { 'X-Forwarded-For': forwardedFor } });
+  const { client } = await joinRoom(server.wsUrl, 'xff', {
+    localAddress: from,
+    headers: { 'X-Forwarded-For': forwardedFor },
+  });
   return client;
 }
 
 async function expectCapped(server: RunningServer, from: string, forwardedFor: string): Promise<TestClient> {
-  const client = new TestClient(`${server.wsUrl}/ws/xff`, { localAddress: from, headers: { 'X-Forwarded-For': forwardedFor } });
-  assert.equal((await client.closed).code, -429, `expected 429 from ${from} with X-Forwarded-For ${forwardedFor}`);
+  const client = new TestClient(`${server.wsUrl}/ws/xff`, {
+    localAddress: from,
+    headers: { 'X-Forwarded-For': forwardedFor },
+  });
+  assert.equal(
+    (await closedWithin(client)).code,
+    -429,
+    `expected 429 from ${from} with X-Forwarded-For ${forwardedFor}`,
+  );
   return client;
 }
 
@@ -56,7 +70,7 @@ describe('X-Forwarded-For and TRUST_PROXY', () => {
         localAddress: '127.0.0.5',
         headers: { 'X-Forwarded-For': '203.0.113.50' },
       });
-      assert.equal((await upgrade.closed).code, -429);
+      assert.equal((await closedWithin(upgrade)).code, -429);
     });
   });
 
