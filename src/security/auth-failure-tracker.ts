@@ -25,6 +25,9 @@ const ALLOWED: AuthGate = { allowed: true };
 /** Throttle for one username: one attempt per this many seconds, doubling, at most the cap. */
 const USERNAME_BASE_DELAY_SECONDS = 2;
 const USERNAME_MAX_DELAY_SECONDS = 60;
+const FULL_SWEEP_INTERVAL_MS = 1000;
+/** How many of the oldest entries eviction looks at for one that is not an active block. */
+const EVICTION_SCAN_LIMIT = 64;
 
 /**
  * Tracks failed logins and failed token checks. Per IP: `maxFailures` within the window blocks the
@@ -38,6 +41,7 @@ export class AuthFailureTracker {
   readonly #options: AuthFailureTrackerOptions;
   readonly #byIp = new Map<string, FailureWindow>();
   readonly #byUsername = new Map<string, FailureWindow>();
+  #lastFullSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: AuthFailureTrackerOptions) {
     this.#options = options;
@@ -61,6 +65,9 @@ export class AuthFailureTracker {
     let blocked = false;
     if (ip.count >= this.#options.maxFailures && ip.until <= now) {
       ip.until = now + this.#options.blockSeconds * 1000;
+      // The block answers these failures; counting starts afresh once it is over.
+      ip.count = 0;
+      ip.windowStart = ip.until - this.#options.windowSeconds * 1000;
       blocked = true;
     }
     if (username !== undefined) {
@@ -127,11 +134,25 @@ export class AuthFailureTracker {
   }
 
   #evict(table: Map<string, FailureWindow>, now: number): void {
-    for (const [key, entry] of table) if (this.#expired(entry, now)) table.delete(key);
-    if (table.size < this.#options.maxEntries) return;
-    // Still full: forget the oldest entry. An attacker who fills the table can only make us forget
-    // its own (or the oldest) failures, never grow memory.
-    const oldest = table.keys().next();
-    if (!oldest.done) table.delete(oldest.value);
+    // A full sweep costs O(table); do it at most once a second, or a flood of new keys would pay it
+    // on every insert.
+    if (now - this.#lastFullSweep >= FULL_SWEEP_INTERVAL_MS) {
+      this.#lastFullSweep = now;
+      for (const [key, entry] of table) if (this.#expired(entry, now)) table.delete(key);
+      if (table.size < this.#options.maxEntries) return;
+    }
+    // Still full: forget the oldest entry that is not an active block (looking at a bounded number),
+    // so an attacker who floods the table with new addresses cannot push its own block out.
+    let looked = 0;
+    let oldest: string | undefined;
+    for (const [key, entry] of table) {
+      oldest ??= key;
+      if (entry.until <= now) {
+        table.delete(key);
+        return;
+      }
+      if ((looked += 1) >= EVICTION_SCAN_LIMIT) break;
+    }
+    if (oldest !== undefined) table.delete(oldest);
   }
 }

@@ -23,6 +23,7 @@ export class RateLimiter {
   readonly #buckets = new Map<string, Bucket>();
   readonly #options: RateLimiterOptions;
   readonly #refillPerMs: number;
+  #lastSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: RateLimiterOptions) {
     this.#options = options;
@@ -67,8 +68,13 @@ export class RateLimiter {
   }
 
   #makeRoom(): void {
-    this.sweep();
-    if (this.#buckets.size < this.#options.maxKeys) return;
+    // A sweep costs O(keys): at most once a second, or a flood of new keys would pay it on every take.
+    const now = this.#options.now();
+    if (now - this.#lastSweep >= 1000) {
+      this.#lastSweep = now;
+      this.sweep();
+      if (this.#buckets.size < this.#options.maxKeys) return;
+    }
     const oldest = this.#buckets.keys().next();
     if (!oldest.done) this.#buckets.delete(oldest.value);
   }

@@ -228,7 +228,9 @@ export class WebSocketGateway {
       const verified = await this.#verifyToken(token);
       if (!verified.ok) {
         if (this.#deps.config.requireAuth) {
-          this.#recordAuthFailure(ip, ipKey, roomId, verified.reason);
+          // A missing token is no failed check (as over HTTP): a page that connects before its
+          // user has logged in must not get its IP blocked.
+          if (token !== null) this.#recordAuthFailure(ip, ipKey, roomId, verified.reason);
           closeWith(ws, CloseCode.Unauthorized, verified.reason);
           return;
         }

@@ -109,3 +109,40 @@ describe('AuthFailureTracker', () => {
     assert.ok(failures.trackedUsernames <= 500, `tracked usernames ${failures.trackedUsernames}`);
   });
 });
+
+test('after a block ends, counting starts afresh: one more failure does not block again', () => {
+  let now = 0;
+  const failures = new AuthFailureTracker({
+    maxFailures: 2,
+    windowSeconds: 600,
+    blockSeconds: 10,
+    maxEntries: 100,
+    now: () => now,
+  });
+  failures.recordFailure('ip');
+  assert.equal(failures.recordFailure('ip'), true);
+  now += 10_000;
+  assert.deepEqual(failures.checkIp('ip'), { allowed: true });
+  assert.equal(failures.recordFailure('ip'), false);
+  assert.deepEqual(failures.checkIp('ip'), { allowed: true });
+});
+
+test('a full table keeps active blocks when new addresses flood it', () => {
+  let now = 0;
+  const failures = new AuthFailureTracker({
+    maxFailures: 2,
+    windowSeconds: 60,
+    blockSeconds: 600,
+    maxEntries: 50,
+    now: () => now,
+  });
+  failures.recordFailure('attacker');
+  failures.recordFailure('attacker');
+  // Each new address fails once (not enough to be blocked itself), as a spray from many IPs would.
+  for (let i = 0; i < 5000; i += 1) {
+    now += 1;
+    failures.recordFailure(`10.0.${Math.floor(i / 250)}.${i % 250}`);
+  }
+  assert.ok(failures.trackedIps <= 50);
+  assert.equal(failures.checkIp('attacker').allowed, false);
+});
