@@ -12,6 +12,7 @@ import { TokenService } from './auth/tokens.js';
 import type { UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
 import type { Broker } from './cluster/broker.js';
+import { createLimitStores } from './cluster/create-limit-stores.js';
 import { MemoryBroker } from './cluster/memory-broker.js';
 import type { Config } from './config/config.js';
 import { redactUrl } from './logger.js';
@@ -103,6 +104,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const ipRate = new RateLimiter(rateOptions);
   const userRate = new RateLimiter(rateOptions);
   const connectionsPerIp = new ConnectionCounter(config.maxConnectionsPerIp);
+  const limits = createLimitStores(
+    config,
+    broker,
+    { ipRate, userRate, connections: connectionsPerIp, authFailures },
+    now,
+    (error, context) =>
+      log.warn({ err: error, context }, 'shared limit store failed; using this instance’s own limits'),
+  );
   const hub = new SignalingHub({
     broker,
     maxPeersPerRoom: config.maxConnectionsPerRoom,
@@ -143,10 +152,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     tokens,
     users: deps.users,
     addresses,
-    connectionsPerIp,
-    ipRate,
-    userRate,
-    authFailures,
+    connectionsPerIp: limits.connections,
+    ipRate: limits.ipRate,
+    userRate: limits.userRate,
+    authFailures: limits.authFailures,
     origins,
     events,
     randomId: deps.randomId ?? randomPeerId,
@@ -194,7 +203,13 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     );
   });
 
-  const requestAuth: RequestAuthDeps = { tokens, users: deps.users, authFailures, addresses, events };
+  const requestAuth: RequestAuthDeps = {
+    tokens,
+    users: deps.users,
+    authFailures: limits.authFailures,
+    addresses,
+    events,
+  };
   registerStatusRoutes(http, {
     config,
     broker,
@@ -238,7 +253,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     connectionsPerIp,
     async listen(port = config.port) {
       // Fastify's own line would say http:// for an https.Server; main.ts logs the real URL.
-      await http.listen({ host: config.host, port, listenTextResolver: (address) => `HTTP server bound to ${address.replace(/^https?:\/\//, '')}` });
+      await http.listen({
+        host: config.host,
+        port,
+        listenTextResolver: (address) => `HTTP server bound to ${address.replace(/^https?:\/\//, '')}`,
+      });
       const address = server.address();
       return typeof address === 'object' && address !== null ? address.port : port;
     },

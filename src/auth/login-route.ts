@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { AuthFailureTracker } from '../security/auth-failure-tracker.js';
 import { type ClientAddressResolver, limitKey } from '../security/client-address.js';
+import type { AuthFailureStore } from '../security/limit-stores.js';
 import type { SecurityEvents } from '../security/security-events.js';
 import { describeIssues } from '../transport/http-errors.js';
 import { authenticateRequest, type RequestAuthDeps } from '../transport/request-auth.js';
@@ -12,7 +12,7 @@ import { MAX_PASSWORD_BYTES, USERNAME_PATTERN, type UserStore } from './user-sto
 export interface LoginRouteDeps {
   readonly tokens: TokenService;
   readonly users: UserStore;
-  readonly authFailures: AuthFailureTracker;
+  readonly authFailures: AuthFailureStore;
   readonly addresses: ClientAddressResolver;
   readonly events: SecurityEvents;
 }
@@ -38,7 +38,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps &
   app.post('/auth/login', async (request, reply) => {
     const ip = deps.addresses.resolve(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
     const ipKey = limitKey(ip);
-    const ipGate = deps.authFailures.checkIp(ipKey);
+    const ipGate = await deps.authFailures.checkIp(ipKey);
     if (!ipGate.allowed) {
       deps.events.emit('ip_blocked', { ip, reason: 'login refused while blocked' });
       return reply
@@ -49,7 +49,7 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps &
     const parsed = loginBody.safeParse(request.body);
     if (!parsed.success) return reply.code(422).send({ detail: describeIssues(parsed.error) });
     const { username, password } = parsed.data;
-    const userGate = deps.authFailures.checkUsername(username);
+    const userGate = await deps.authFailures.checkUsername(username);
     if (!userGate.allowed) {
       deps.events.emit('auth_failed', { ip, user: username, reason: 'username throttled' });
       return reply
@@ -63,12 +63,12 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps &
         ? await verifyPassword(user.passwordHash, password)
         : await verifyDummyPassword(password);
     if (!valid || !user) {
-      const blocked = deps.authFailures.recordFailure(ipKey, username);
+      const blocked = await deps.authFailures.recordFailure(ipKey, username);
       deps.events.emit('auth_failed', { ip, user: username, reason: 'login: invalid credentials' });
       if (blocked) deps.events.emit('ip_blocked', { ip, reason: 'too many authentication failures' });
       return reply.code(401).send({ detail: INVALID_CREDENTIALS });
     }
-    deps.authFailures.recordSuccess(username);
+    await deps.authFailures.recordSuccess(username);
     const issued = await deps.tokens.issue(user.username, user.role);
     request.log.info({ ip, user: user.username }, 'login succeeded');
     return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn };

@@ -93,6 +93,16 @@ export class RedisBroker implements Broker {
     this.#commands.defineCommand('signalingLeave', { numberOfKeys: 3, lua: LEAVE_SCRIPT });
   }
 
+  /** The command connection, shared with the Redis limit stores (one connection pool per instance). */
+  get client(): Redis {
+    return this.#commands;
+  }
+
+  /** The key prefix of this deployment. */
+  get prefix(): string {
+    return this.#prefix;
+  }
+
   /** Connects both Redis connections and starts the liveness heartbeat; rejects if Redis is unreachable. */
   static async connect(options: RedisBrokerOptions): Promise<RedisBroker> {
     const broker = new RedisBroker(options);

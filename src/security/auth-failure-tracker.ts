@@ -23,8 +23,8 @@ interface FailureWindow {
 
 const ALLOWED: AuthGate = { allowed: true };
 /** Throttle for one username: one attempt per this many seconds, doubling, at most the cap. */
-const USERNAME_BASE_DELAY_SECONDS = 2;
-const USERNAME_MAX_DELAY_SECONDS = 60;
+export const USERNAME_BASE_DELAY_SECONDS = 2;
+export const USERNAME_MAX_DELAY_SECONDS = 60;
 const FULL_SWEEP_INTERVAL_MS = 1000;
 /** How many of the oldest entries eviction looks at for one that is not an active block. */
 const EVICTION_SCAN_LIMIT = 64;

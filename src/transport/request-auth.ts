@@ -2,14 +2,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessClaims, TokenService } from '../auth/tokens.js';
 import { bearerToken } from '../auth/tokens.js';
 import type { Role, UserStore } from '../auth/user-store.js';
-import type { AuthFailureTracker } from '../security/auth-failure-tracker.js';
 import { type ClientAddressResolver, limitKey } from '../security/client-address.js';
+import type { AuthFailureStore } from '../security/limit-stores.js';
 import type { SecurityEvents } from '../security/security-events.js';
 
 export interface RequestAuthDeps {
   readonly tokens: TokenService;
   readonly users: UserStore;
-  readonly authFailures: AuthFailureTracker;
+  readonly authFailures: AuthFailureStore;
   readonly addresses: ClientAddressResolver;
   readonly events: SecurityEvents;
 }
@@ -27,7 +27,7 @@ export async function authenticateRequest(
 ): Promise<AccessClaims | null> {
   const ip = deps.addresses.resolve(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
   const ipKey = limitKey(ip);
-  const gate = deps.authFailures.checkIp(ipKey);
+  const gate = await deps.authFailures.checkIp(ipKey);
   if (!gate.allowed) {
     deps.events.emit('ip_blocked', { ip, reason: `${request.method} ${request.routeOptions.url}` });
     await reply
@@ -42,7 +42,7 @@ export async function authenticateRequest(
   if (!result.ok || !user || user.disabled) {
     const reason = !result.ok ? result.reason : 'unknown or disabled user';
     if (reason !== 'missing') {
-      const blocked = deps.authFailures.recordFailure(ipKey);
+      const blocked = await deps.authFailures.recordFailure(ipKey);
       deps.events.emit('auth_failed', { ip, reason: `http: ${reason} token` });
       if (blocked) deps.events.emit('ip_blocked', { ip, reason: 'too many authentication failures' });
     }

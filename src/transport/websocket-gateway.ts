@@ -7,12 +7,15 @@ import type { TokenService } from '../auth/tokens.js';
 import { bearerToken } from '../auth/tokens.js';
 import type { UserStore } from '../auth/user-store.js';
 import type { Config } from '../config/config.js';
-import type { AuthFailureTracker } from '../security/auth-failure-tracker.js';
 import { type ClientAddressResolver, limitKey } from '../security/client-address.js';
-import type { ConnectionCounter } from '../security/connection-counter.js';
+import type {
+  AuthFailureStore,
+  ConnectionCapStore,
+  MaybePromise,
+  MessageRateStore,
+} from '../security/limit-stores.js';
 import type { OriginPolicy } from '../security/origin-policy.js';
 import type { SecurityEvents } from '../security/security-events.js';
-import type { RateLimiter } from '../security/token-bucket.js';
 import { CloseCode, closeReason, ErrorCode } from '../signaling/errors.js';
 import type { Peer } from '../signaling/peer.js';
 import { type ClientMessage, parseClientMessage, type ServerMessage } from '../signaling/protocol.js';
@@ -33,10 +36,10 @@ export interface WebSocketGatewayDeps {
   readonly tokens: TokenService;
   readonly users: UserStore;
   readonly addresses: ClientAddressResolver;
-  readonly connectionsPerIp: ConnectionCounter;
-  readonly ipRate: RateLimiter;
-  readonly userRate: RateLimiter;
-  readonly authFailures: AuthFailureTracker;
+  readonly connectionsPerIp: ConnectionCapStore;
+  readonly ipRate: MessageRateStore;
+  readonly userRate: MessageRateStore;
+  readonly authFailures: AuthFailureStore;
   readonly origins: OriginPolicy;
   readonly events: SecurityEvents;
   readonly randomId: () => string;
@@ -54,6 +57,11 @@ const MIN_SEND_BUFFER_BYTES = 1024 * 1024;
  */
 const MAX_FRAGMENTS_PER_MESSAGE = 256;
 const CONNECTION_CAP_RETRY_SECONDS = 5;
+/**
+ * Messages of one connection waiting for a remote (Redis) rate-limit verdict; past this the client
+ * is sending faster than the fleet can count, and further messages are refused as rate limited.
+ */
+const MAX_PENDING_ADMISSIONS = 256;
 
 /** One accepted WebSocket and what the gateway tracks for it. */
 interface Connection {
@@ -70,6 +78,9 @@ interface Connection {
   strikes: number;
   strikeWindowStart: number;
   joined: boolean;
+  /** Messages waiting for a remote rate-limit verdict, and the chain that keeps them in order. */
+  pendingAdmissions: number;
+  admissionQueue: Promise<void>;
 }
 
 /**
@@ -149,15 +160,23 @@ export class WebSocketGateway {
       return;
     }
 
+    void this.#admitUpgrade(req, socket, head, path).catch((error: unknown) => {
+      this.#deps.log.error({ err: error }, 'upgrade failed');
+      socket.destroy();
+    });
+  }
+
+  /** IP block and connection cap, then the WebSocket handshake. The stores may answer from Redis. */
+  async #admitUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, path: string): Promise<void> {
     const ip = this.#deps.addresses.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
     const ipKey = limitKey(ip);
-    const block = this.#deps.authFailures.checkIp(ipKey);
+    const block = await this.#deps.authFailures.checkIp(ipKey);
     if (!block.allowed) {
       this.#deps.events.emit('ip_blocked', { ip, reason: 'upgrade refused while blocked' });
       rejectUpgrade(socket, 429, 'Too Many Requests', { 'Retry-After': String(block.retryAfterSeconds) });
       return;
     }
-    if (!this.#deps.connectionsPerIp.tryAcquire(ipKey)) {
+    if (!(await this.#deps.connectionsPerIp.tryAcquire(ipKey))) {
       this.#deps.events.emit('connection_cap', { ip });
       rejectUpgrade(socket, 429, 'Too Many Requests', {
         'Retry-After': String(CONNECTION_CAP_RETRY_SECONDS),
@@ -230,7 +249,7 @@ export class WebSocketGateway {
         if (this.#deps.config.requireAuth) {
           // A missing token is no failed check (as over HTTP): a page that connects before its
           // user has logged in must not get its IP blocked.
-          if (token !== null) this.#recordAuthFailure(ip, ipKey, roomId, verified.reason);
+          if (token !== null) await this.#recordAuthFailure(ip, ipKey, roomId, verified.reason);
           closeWith(ws, CloseCode.Unauthorized, verified.reason);
           return;
         }
@@ -256,6 +275,8 @@ export class WebSocketGateway {
       strikes: 0,
       strikeWindowStart: now,
       joined: false,
+      pendingAdmissions: 0,
+      admissionQueue: Promise.resolve(),
     };
     const result = await this.#deps.hub.join(roomId, peer);
     if (!result.ok) {
@@ -286,7 +307,34 @@ export class WebSocketGateway {
     // Once the server has sent its close (4401, 4429, ...) nothing more from this client is relayed or logged.
     if (c.ws.readyState !== WebSocket.OPEN) return;
     this.#markAlive(c);
-    if (!this.#admit(c)) return;
+    if (c.pendingAdmissions === 0) {
+      const verdict = this.#take(c);
+      if (typeof verdict === 'boolean') {
+        if (verdict || this.#refuseOverLimit(c)) this.#handle(c, data, isBinary);
+        return;
+      }
+      this.#queueAdmission(c, verdict, data, isBinary);
+      return;
+    }
+    // Earlier messages still wait for a remote verdict: queue behind them so order is kept.
+    if (c.pendingAdmissions >= MAX_PENDING_ADMISSIONS) {
+      this.#refuseOverLimit(c);
+      return;
+    }
+    this.#queueAdmission(c, null, data, isBinary);
+  }
+
+  #queueAdmission(c: Connection, verdict: Promise<boolean> | null, data: RawData, isBinary: boolean): void {
+    c.pendingAdmissions += 1;
+    c.admissionQueue = c.admissionQueue.then(async () => {
+      const admitted = await (verdict ?? this.#take(c));
+      c.pendingAdmissions -= 1;
+      if (c.ws.readyState !== WebSocket.OPEN) return;
+      if (admitted || this.#refuseOverLimit(c)) this.#handle(c, data, isBinary);
+    });
+  }
+
+  #handle(c: Connection, data: RawData, isBinary: boolean): void {
     if (isBinary) {
       this.#refuse(c, ErrorCode.InvalidMessage, 'binary frames are not accepted; send JSON text');
       return;
@@ -303,11 +351,19 @@ export class WebSocketGateway {
     this.#deps.hub.receive(c.roomId, c.peer, parsed.message);
   }
 
-  /** Applies the per-IP and per-user token buckets; too many refusals close the socket with 4429. */
-  #admit(c: Connection): boolean {
+  /** One token from the per-IP bucket and, when authenticated, the per-user bucket. */
+  #take(c: Connection): MaybePromise<boolean> {
     const ipOk = this.#deps.ipRate.take(c.ipKey);
-    const userOk = c.username === null || this.#deps.userRate.take(c.username);
-    if (ipOk && userOk) return true;
+    const userOk = c.username === null ? true : this.#deps.userRate.take(c.username);
+    if (typeof ipOk === 'boolean' && typeof userOk === 'boolean') return ipOk && userOk;
+    return Promise.all([ipOk, userOk]).then(([a, b]) => a && b);
+  }
+
+  /**
+   * Answers an over-limit message with `rate_limited`; too many refusals close the socket with 4429.
+   * Always false (the message is dropped); the boolean lets callers write `ok || refuse()`.
+   */
+  #refuseOverLimit(c: Connection): false {
     const now = this.#deps.now();
     if (now - c.strikeWindowStart > STRIKE_WINDOW_MS) {
       c.strikes = 0;
@@ -355,7 +411,7 @@ export class WebSocketGateway {
     if (!verified.ok || !sameUser) {
       const reason = verified.ok ? 'token is for another user' : verified.reason;
       if (this.#deps.config.requireAuth) {
-        this.#recordAuthFailure(c.ip, c.ipKey, c.roomId, reason);
+        await this.#recordAuthFailure(c.ip, c.ipKey, c.roomId, reason);
         closeWith(c.ws, CloseCode.Unauthorized, reason);
       } else {
         c.peer.send({ type: 'error', code: ErrorCode.InvalidMessage, message: `token refused: ${reason}` });
@@ -380,8 +436,8 @@ export class WebSocketGateway {
     return { ok: true, username: result.claims.sub, expiresAt: result.claims.exp * 1000 };
   }
 
-  #recordAuthFailure(ip: string, ipKey: string, roomId: string, reason: string): void {
-    const blocked = this.#deps.authFailures.recordFailure(ipKey);
+  async #recordAuthFailure(ip: string, ipKey: string, roomId: string, reason: string): Promise<void> {
+    const blocked = await this.#deps.authFailures.recordFailure(ipKey);
     this.#deps.events.emit('auth_failed', { ip, room: roomId, reason: `websocket: ${reason}` });
     if (blocked) this.#deps.events.emit('ip_blocked', { ip, reason: 'too many authentication failures' });
   }

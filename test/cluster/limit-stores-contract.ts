@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { LimitStores } from '../../src/security/limit-stores.js';
+
+/** Limits every store must enforce: rate 5/min burst 5, 2 connections per IP, block after 3 failures. */
+export const CONTRACT_LIMITS = {
+  perMinute: 5,
+  burst: 5,
+  maxConnectionsPerIp: 2,
+  maxFailures: 3,
+  windowSeconds: 60,
+  blockSeconds: 60,
+};
+
+/**
+ * The behaviour every set of limit stores keeps, in-process or shared through Redis. `factory`
+ * returns fresh stores with CONTRACT_LIMITS (keys must not collide between calls).
+ */
+export function describeLimitStores(name: string, factory: () => Promise<LimitStores>): void {
+  describe(`limit stores contract: ${name}`, () => {
+    test('a bucket admits the burst, then refuses, per key', async () => {
+      const stores = await factory();
+      const results: boolean[] = [];
+      for (let i = 0; i < 7; i += 1) results.push(await stores.ipRate.take('10.0.0.1'));
+      assert.deepEqual(results, [true, true, true, true, true, false, false]);
+      assert.equal(await stores.ipRate.take('10.0.0.2'), true);
+      assert.equal(await stores.userRate.take('alice'), true);
+    });
+
+    test('connections are capped per key and a release frees a slot', async () => {
+      const stores = await factory();
+      assert.equal(await stores.connections.tryAcquire('ip'), true);
+      assert.equal(await stores.connections.tryAcquire('ip'), true);
+      assert.equal(await stores.connections.tryAcquire('ip'), false);
+      assert.equal(await stores.connections.tryAcquire('other'), true);
+      stores.connections.release('ip');
+      await waitFor(async () => {
+        const ok = await stores.connections.tryAcquire('ip');
+        if (ok) return true;
+        return false;
+      });
+    });
+
+    test('failures block the IP at the limit and throttle the username, success clears the username', async () => {
+      const stores = await factory();
+      assert.deepEqual(await stores.authFailures.checkIp('ip'), { allowed: true });
+      assert.equal(await stores.authFailures.recordFailure('ip', 'alice'), false);
+      assert.equal(await stores.authFailures.recordFailure('ip', 'alice'), false);
+      assert.equal(await stores.authFailures.recordFailure('ip', 'alice'), true);
+      const gate = await stores.authFailures.checkIp('ip');
+      assert.equal(gate.allowed, false);
+      if (!gate.allowed) assert.ok(gate.retryAfterSeconds > 0 && gate.retryAfterSeconds <= 60);
+      assert.equal((await stores.authFailures.checkUsername('ALICE')).allowed, false);
+      assert.deepEqual(await stores.authFailures.checkIp('other-ip'), { allowed: true });
+      await stores.authFailures.recordSuccess('alice');
+      assert.deepEqual(await stores.authFailures.checkUsername('alice'), { allowed: true });
+    });
+  });
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -1,0 +1,128 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { type RunningServer, startServer } from '../helpers/server.js';
+import { joinRoom, TestClient } from '../helpers/ws-client.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function reachable(): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+async function fleet(env: Record<string, string>): Promise<[RunningServer, RunningServer]> {
+  const shared = {
+    REDIS_URL,
+    REDIS_KEY_PREFIX: `limits-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}:`,
+    JWT_SECRET_KEY: 'a-fleet-wide-test-key-of-at-least-32-bytes',
+    ...env,
+  };
+  const one = await startServer(shared);
+  const two = await startServer({
+    ...shared,
+    USERS_FILE: one.config.usersFile,
+  });
+  return [one, two];
+}
+
+async function login(url: string, username: string, password: string): Promise<number> {
+  const res = await fetch(`${url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username, password }),
+  });
+  return res.status;
+}
+
+describe('limits shared by a fleet through Redis', {
+  skip: (await reachable()) ? false : `Redis not reachable at ${REDIS_URL}`,
+}, () => {
+  test('MAX_CONNECTIONS_PER_IP counts connections on every instance', async () => {
+    const [one, two] = await fleet({ MAX_CONNECTIONS_PER_IP: '3' });
+    const clients: TestClient[] = [];
+    try {
+      clients.push(
+        (await joinRoom(one.wsUrl, 'cap')).client,
+        (await joinRoom(two.wsUrl, 'cap')).client,
+        (await joinRoom(one.wsUrl, 'cap2')).client,
+      );
+      const refused = new TestClient(`${two.wsUrl}/ws/cap`);
+      assert.equal((await refused.closed).code, -429);
+      assert.ok(refused.httpHeaders['retry-after']);
+      clients[0]!.close();
+      await clients[0]!.closed;
+      let admitted: TestClient | null = null;
+      const deadline = Date.now() + 3000;
+      while (!admitted && Date.now() < deadline) {
+        const attempt = new TestClient(`${two.wsUrl}/ws/cap`);
+        const first = await Promise.race([
+          attempt.next('joined').then(() => 'joined' as const),
+          attempt.closed.then(() => 'closed' as const),
+        ]);
+        if (first === 'joined') admitted = attempt;
+        else await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(admitted, 'a slot freed on one instance is usable on the other');
+      clients.push(admitted);
+    } finally {
+      for (const c of clients) c.ws.terminate();
+      await one.stop();
+      await two.stop();
+    }
+  });
+
+  test('an IP blocked for failed logins on one instance is blocked on the other, right password or not', async () => {
+    const [one, two] = await fleet({ AUTH_MAX_FAILURES: '3', DEBUG: 'true' });
+    try {
+      for (let i = 0; i < 3; i += 1) assert.equal(await login(one.url, 'user1', 'wrong'), 401);
+      assert.equal(await login(two.url, 'user1', 'password123'), 429);
+      const upgrade = new TestClient(`${two.wsUrl}/ws/blocked`);
+      assert.equal((await upgrade.closed).code, -429);
+    } finally {
+      await one.stop();
+      await two.stop();
+    }
+  });
+
+  test('the message rate of one IP is counted across instances', async () => {
+    const [one, two] = await fleet({ RATE_LIMIT_PER_MINUTE: '60', MAX_CONNECTIONS_PER_IP: '10' });
+    try {
+      const a = await joinRoom(one.wsUrl, 'rate');
+      const b = await joinRoom(two.wsUrl, 'rate');
+      for (let i = 0; i < 40; i += 1) a.client.send({ type: 'ping', ts: i });
+      for (let i = 0; i < 40; i += 1) b.client.send({ type: 'ping', ts: i });
+      const count = async (client: TestClient) => {
+        let pongs = 0;
+        let limited = 0;
+        while (pongs + limited < 40) {
+          const m = await client.next();
+          if (m.type === 'pong') pongs += 1;
+          else if (m.type === 'error' && m.code === 'rate_limited') limited += 1;
+        }
+        return { pongs, limited };
+      };
+      const [ra, rb] = await Promise.all([count(a.client), count(b.client)]);
+      assert.equal(ra.pongs + rb.pongs, 60);
+      assert.equal(ra.limited + rb.limited, 20);
+      a.client.close();
+      b.client.close();
+    } finally {
+      await one.stop();
+      await two.stop();
+    }
+  });
+});
