@@ -39,14 +39,25 @@ export function createLogger(
     },
   };
   if (destination) return pino(options, destination);
-  if (config.debug) {
-    return pino({
-      ...options,
-      transport: {
-        target: 'pino-pretty',
-        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
-      },
+  if (!config.debug) {
+    // Asynchronous writes (lines queue up while one is in flight): a synchronous write per line cost
+    // the join path ~10 % CPU.
+    // What is still buffered is written out synchronously when the process exits.
+    const stdout = pino.destination({ dest: 1, sync: false });
+    process.once('exit', () => {
+      try {
+        stdout.flushSync();
+      } catch {
+        // stdout already closed
+      }
     });
+    return pino(options, stdout);
   }
-  return pino(options);
+  return pino({
+    ...options,
+    transport: {
+      target: 'pino-pretty',
+      options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+    },
+  });
 }

@@ -79,9 +79,12 @@ export type ServerMessage =
   | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string }
   | RelayedMessage;
 
-/** Result of parsing one client frame: the message, or the error to send back. */
+/**
+ * Result of parsing one client frame: the message, or the error to send back. `exactText` is the
+ * frame's text when it holds nothing but contract fields (see `encodeRelay`).
+ */
 export type ParseResult =
-  | { readonly ok: true; readonly message: ClientMessage }
+  | { readonly ok: true; readonly message: ClientMessage; readonly exactText?: string }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 const KNOWN_TYPES = new Set(['offer', 'answer', 'ice_candidate', 'ping', 'auth']);
@@ -118,7 +121,46 @@ export function parseClientMessage(text: string): ParseResult {
       ),
     };
   }
-  return { ok: true, message: result.data };
+  return hasOnlyContractFields(data as Record<string, unknown>, type)
+    ? { ok: true, message: result.data, exactText: text }
+    : { ok: true, message: result.data };
+}
+
+/** The fields a relayable message and its payload may carry; anything else must not be relayed. */
+const RELAY_FIELDS: Readonly<
+  Record<string, { readonly top: ReadonlySet<string>; readonly payload: ReadonlySet<string> }>
+> = {
+  offer: { top: new Set(['type', 'offer', 'to']), payload: new Set(['type', 'sdp']) },
+  answer: { top: new Set(['type', 'answer', 'to']), payload: new Set(['type', 'sdp']) },
+  ice_candidate: {
+    top: new Set(['type', 'candidate', 'to']),
+    payload: new Set(['candidate', 'sdpMid', 'sdpMLineIndex', 'usernameFragment']),
+  },
+};
+
+function hasOnlyContractFields(data: Record<string, unknown>, type: string): boolean {
+  const fields = RELAY_FIELDS[type];
+  if (!fields) return false;
+  for (const key in data) if (!fields.top.has(key)) return false;
+  const payload = data[type === 'ice_candidate' ? 'candidate' : type];
+  if (payload !== null && typeof payload === 'object') {
+    for (const key in payload) if (!fields.payload.has(key)) return false;
+  }
+  return true;
+}
+
+/**
+ * The wire form of a relayed message. When the client's frame held only contract fields (the
+ * normal case) it is reused as sent with `from` appended, which parses to exactly `relayedCopy`
+ * (a client's `from`, extra fields or prototype keys always take the slow path). This skips
+ * re-serialising multi-kilobyte SDP on every relay.
+ */
+export function encodeRelay(message: RelayableMessage, from: PeerId, exactText?: string): string {
+  if (exactText !== undefined) {
+    const end = exactText.lastIndexOf('}');
+    if (end > 0) return `${exactText.slice(0, end)},"from":${JSON.stringify(from)}}`;
+  }
+  return JSON.stringify(relayedCopy(message, from));
 }
 
 /** Builds the relayed copy of a validated message: only contract fields, `from` set by the server. */
@@ -139,9 +181,4 @@ export function relayedCopy(message: RelayableMessage, from: PeerId): RelayedMes
 
 function withTo<T extends object>(body: T, to: PeerId | undefined, from: PeerId): T & { from: PeerId } {
   return to === undefined ? { ...body, from } : { ...body, to, from };
-}
-
-/** Serialises a server message for the wire. */
-export function encodeServerMessage(message: ServerMessage): string {
-  return JSON.stringify(message);
 }

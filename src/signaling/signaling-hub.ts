@@ -2,7 +2,7 @@ import type { Broker, MemberInfo, RoomEvent } from '../cluster/broker.js';
 import { ErrorCode } from './errors.js';
 import type { Peer } from './peer.js';
 import type { ClientMessage, PeerId, RelayableMessage } from './protocol.js';
-import { encodeServerMessage, relayedCopy } from './protocol.js';
+import { encodeRelay } from './protocol.js';
 import type { RoomId } from './room-id.js';
 
 /** What the hub needs from its surroundings; time is passed in so tests control it. */
@@ -113,9 +113,10 @@ export class SignalingHub {
 
   /**
    * Handles one validated message from a joined peer: `ping` is answered directly, relays are
-   * published to the room. `auth` belongs to the transport and is ignored here.
+   * published to the room. `auth` belongs to the transport and is ignored here. `exactText` is the
+   * frame as received when it held only contract fields (from `parseClientMessage`).
    */
-  receive(roomId: RoomId, peer: Peer, message: ClientMessage): void {
+  receive(roomId: RoomId, peer: Peer, message: ClientMessage, exactText?: string): void {
     switch (message.type) {
       case 'ping':
         peer.send(message.ts === undefined ? { type: 'pong' } : { type: 'pong', ts: message.ts });
@@ -123,14 +124,14 @@ export class SignalingHub {
       case 'offer':
       case 'answer':
       case 'ice_candidate':
-        this.#relay(roomId, peer, message);
+        this.#relay(roomId, peer, message, exactText);
         return;
       case 'auth':
         return;
     }
   }
 
-  #relay(roomId: RoomId, peer: Peer, message: RelayableMessage): void {
+  #relay(roomId: RoomId, peer: Peer, message: RelayableMessage, exactText: string | undefined): void {
     const room = this.#rooms.get(roomId);
     if (!room?.peers.has(peer.id)) return;
     const to = message.to;
@@ -142,7 +143,7 @@ export class SignalingHub {
       });
       return;
     }
-    const payload = encodeServerMessage(relayedCopy(message, peer.id));
+    const payload = encodeRelay(message, peer.id, exactText);
     const event: RoomEvent =
       to === undefined
         ? { kind: 'relay', from: peer.id, payload }

@@ -348,7 +348,7 @@ export class WebSocketGateway {
       void this.#refreshToken(c, parsed.message);
       return;
     }
-    this.#deps.hub.receive(c.roomId, c.peer, parsed.message);
+    this.#deps.hub.receive(c.roomId, c.peer, parsed.message, parsed.exactText);
   }
 
   /** One token from the per-IP bucket and, when authenticated, the per-user bucket. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { closeReason } from '../../src/signaling/errors.js';
-import { parseClientMessage, relayedCopy } from '../../src/signaling/protocol.js';
+import { encodeRelay, parseClientMessage, relayedCopy } from '../../src/signaling/protocol.js';
 import { parseRoomId } from '../../src/signaling/room-id.js';
 
 describe('parseClientMessage', () => {
@@ -73,5 +73,36 @@ describe('closeReason', () => {
     assert.equal(closeReason('room full'), 'room full');
     assert.equal(closeReason('é'.repeat(200)).length, 123);
     assert.match(closeReason('naïve'), /^[\x20-\x7e]+$/);
+  });
+});
+
+describe('encodeRelay', () => {
+  const cases = [
+    '{"type":"offer","offer":{"type":"offer","sdp":"v=0\\r\\n"},"to":"b"}',
+    ' {"type":"answer","answer":{"type":"answer","sdp":"x"}} \n',
+    '{"type":"ice_candidate","candidate":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0,"usernameFragment":null}}',
+    '{"type":"ice_candidate","candidate":null,"to":"b"}',
+    '{"type":"offer","offer":{"type":"offer","sdp":"x"},"from":"forged"}',
+    '{"type":"offer","offer":{"type":"offer","sdp":"x","extra":1}}',
+    '{"type":"offer","offer":{"type":"offer","sdp":"x"},"__proto__":{"polluted":1}}',
+    '{"type":"offer","offer":{"type":"offer","sdp":"x"},"fr\\u006fm":"forged"}',
+    '{"type":"offer","to":"a","offer":{"type":"offer","sdp":"x"},"to":"b"}',
+  ];
+  for (const text of cases) {
+    test(`parses to exactly the relayed copy: ${text.trim().slice(0, 60)}`, () => {
+      const parsed = parseClientMessage(text);
+      assert.ok(parsed.ok);
+      if (!parsed.ok || parsed.message.type === 'ping' || parsed.message.type === 'auth') return;
+      const wire = encodeRelay(parsed.message, 'server-id', parsed.exactText);
+      assert.deepEqual(JSON.parse(wire), relayedCopy(parsed.message, 'server-id'));
+      assert.equal(JSON.parse(wire).from, 'server-id');
+    });
+  }
+
+  test('reuses the frame only when it holds nothing but contract fields', () => {
+    const exact = parseClientMessage('{"type":"offer","offer":{"type":"offer","sdp":"x"}}');
+    assert.ok(exact.ok && exact.exactText !== undefined);
+    const extra = parseClientMessage('{"type":"offer","offer":{"type":"offer","sdp":"x"},"from":"f"}');
+    assert.ok(extra.ok && extra.exactText === undefined);
   });
 });
