@@ -1,9 +1,12 @@
-// Load generator for `npm run bench`: runs ONE scenario against ONE target (the real server or the
-// ceiling relay) and prints ONE JSON line with the result on stdout; progress goes to stderr.
-// bench/run.mjs starts it pinned to its own CPU, so the same client code measures both targets.
+// Load generator for `npm run bench`: runs ONE scenario against the targets it is given (the real
+// server and the ceiling relay) and prints ONE JSON line with the results on stdout; progress goes to
+// stderr. bench/run.mjs starts it pinned to its own CPU, so the same client code measures both.
 //
 // Usage: node bench/load-generator.mjs '<json config>'
-//   config: { scenario: 'throughput'|'latency'|'memory'|'connect', port, targetPid, clkTck, tag, ...params }
+//   config: { scenario: 'throughput'|'latency'|'memory'|'connect', targets: [{ port, pid }, ...],
+//             clkTck, tag, maxMs, ...scenario params (see PARAMS in bench/run.mjs) }
+//   output: { ok: true, scenario, targets: [{ result, problems }, ...] } in the order of `targets`,
+//           or { ok: false, scenario, error, problems }
 //
 // Every wait below has a deadline and every loop a bound: a stuck target fails the scenario, it never
 // hangs the benchmark.
@@ -122,7 +125,19 @@ function embeddedTimestamp(buf, at) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Target process probes (same machine): the harness passes the target's pid.
+// Targets and their probes (same machine: the harness passes each target's pid).
+
+/**
+ * The targets of this invocation, in the order they are measured. With two, the timed scenarios
+ * alternate between them in short slices (A B A B ...): on this machine throughput drifted by up to
+ * 1.7x within tens of seconds while the processes stayed the same, so two targets measured one after
+ * the other compared the moments as much as the targets. Interleaving puts both under the same drift.
+ */
+const targets = config.targets.map((t, index) => ({
+  ...t,
+  index,
+  stats: { socketErrors: 0, unexpectedCloses: 0, serverErrors: {}, unparsable: 0 },
+}));
 
 function readRssKb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -131,7 +146,7 @@ function readRssKb(pid) {
   return Number(match[1]);
 }
 
-/** utime+stime of the target in seconds; comm may contain spaces, so fields are counted after ')'. */
+/** utime+stime of a process in seconds; comm may contain spaces, so fields are counted after ')'. */
 function readCpuSeconds(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -141,7 +156,7 @@ function readCpuSeconds(pid) {
 /**
  * CPU time of all processes on the machine, in seconds: user+nice+system, and steal (time a VM's
  * vCPU wanted but the hypervisor gave elsewhere). Other processes' share is this minus ours and the
- * target's: the benchmark shares the machine (builds, tests), and a disturbed scenario must show.
+ * targets': the benchmark shares the machine (builds, tests), and a disturbed scenario must show.
  */
 function readMachineCpuSeconds() {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
@@ -149,37 +164,50 @@ function readMachineCpuSeconds() {
   return { busy: (fields[1] + fields[2] + fields[3]) / tck, steal: (fields[8] ?? 0) / tck };
 }
 
-/** A point in time for CPU accounting of both sides; `usage(a, b)` turns two into percentages. */
+/** A point in time for CPU accounting. */
 function snapshot() {
   return {
     at: performance.now(),
     self: process.cpuUsage(),
-    target: readCpuSeconds(config.targetPid),
+    targets: targets.map((t) => readCpuSeconds(t.pid)),
     machine: readMachineCpuSeconds(),
   };
 }
 
-/** CPU use between two snapshots, in % of one core. */
-function usage(a, b) {
-  const wallS = (b.at - a.at) / 1000;
+/** Sums of CPU seconds over the measured slices of one target; `usage` turns them into percentages. */
+function newAccount() {
+  return { wallS: 0, selfS: 0, selfSysS: 0, targetS: 0, otherS: 0, stealS: 0 };
+}
+
+/** Adds the interval a..b, in which `target` was the one under load, to `account`. */
+function charge(account, target, a, b) {
   const selfS = (b.self.user - a.self.user + b.self.system - a.self.system) / 1e6;
-  const targetS = b.target - a.target;
-  const otherS = b.machine.busy - a.machine.busy - selfS - targetS;
-  const pct = (seconds) => round((100 * seconds) / wallS, 1);
+  const targetsS = b.targets.map((v, i) => v - a.targets[i]);
+  account.wallS += (b.at - a.at) / 1000;
+  account.selfS += selfS;
+  account.selfSysS += (b.self.system - a.self.system) / 1e6;
+  account.targetS += targetsS[target.index];
+  // The idle other target belongs to "other" too: it should be near zero.
+  account.otherS += b.machine.busy - a.machine.busy - selfS - targetsS[target.index];
+  account.stealS += b.machine.steal - a.machine.steal;
+}
+
+/** CPU use in % of one core over everything charged to `account`. */
+function usage(account) {
+  const pct = (seconds) => round((100 * Math.max(0, seconds)) / account.wallS, 1);
   return {
-    wall_s: round(wallS, 3),
-    loadgen_cpu_pct: pct(selfS),
-    loadgen_sys_cpu_pct: pct((b.self.system - a.self.system) / 1e6),
-    target_cpu_pct: pct(targetS),
-    other_cpu_pct: pct(Math.max(0, otherS)),
-    steal_cpu_pct: pct(b.machine.steal - a.machine.steal),
+    wall_s: round(account.wallS, 3),
+    loadgen_cpu_pct: pct(account.selfS),
+    loadgen_sys_cpu_pct: pct(account.selfSysS),
+    target_cpu_pct: pct(account.targetS),
+    other_cpu_pct: pct(account.otherS),
+    steal_cpu_pct: pct(account.stealS),
   };
 }
 
 // ---------------------------------------------------------------------------------------------------
 // Clients
 
-const stats = { socketErrors: 0, unexpectedCloses: 0, serverErrors: {}, nonMarkedUnknown: 0 };
 const openSockets = new Set();
 
 // A sender's frames queued in the same tick (a burst of sends after a burst of receipts) leave in one
@@ -193,12 +221,12 @@ function uncork(client) {
 }
 
 /**
- * One WebSocket peer. `joined` resolves with the server's `joined`; `paired` resolves once the id of
- * the other peer in the room is known (from `joined.peers` or a later `peer_joined`).
+ * One WebSocket peer of `target`. `joined` resolves with the server's `joined`; `paired` resolves once
+ * the id of the other peer in the room is known (from `joined.peers` or a later `peer_joined`).
  */
 class Client {
-  constructor(roomId) {
-    this.roomId = roomId;
+  constructor(target, roomId) {
+    this.target = target;
     this.id = null;
     this.partnerId = null;
     this.partner = null; // the other Client of the pair, same process
@@ -223,12 +251,13 @@ class Client {
 
     // No Origin header (a non-browser client) and no permessage-deflate offer: the frames written by
     // sendNext are uncompressed, and neither target should spend time on compression.
-    const ws = new WebSocket(`ws://${HOST}:${config.port}/ws/${encodeURIComponent(roomId)}`, {
+    const ws = new WebSocket(`ws://${HOST}:${target.port}/ws/${encodeURIComponent(roomId)}`, {
       perMessageDeflate: false,
       handshakeTimeout: 15_000,
     });
     this.ws = ws;
     openSockets.add(ws);
+    const stats = target.stats;
     ws.on('message', (data) => this.#onMessage(data));
     ws.on('unexpected-response', (_req, res) => {
       this._rejectJoined(new Error(`upgrade refused with HTTP ${res.statusCode}`));
@@ -253,11 +282,12 @@ class Client {
       this.onRelay?.(this, data, at);
       return;
     }
+    const stats = this.target.stats;
     let message;
     try {
       message = JSON.parse(data.toString());
     } catch {
-      stats.nonMarkedUnknown += 1;
+      stats.unparsable += 1;
       return;
     }
     switch (message.type) {
@@ -280,7 +310,7 @@ class Client {
         stats.serverErrors[message.code] = (stats.serverErrors[message.code] ?? 0) + 1;
         break;
       default:
-        stats.nonMarkedUnknown += 1;
+        stats.unparsable += 1;
     }
   }
 
@@ -356,19 +386,19 @@ async function until(condition, ms, what) {
   }
 }
 
-/** Opens `rooms` rooms of two clients each and waits until every client knows its partner's id. */
-async function openPairs(rooms, concurrency, prefix) {
+/** Opens `rooms` rooms of two clients each on `target`; waits until every client knows its partner. */
+async function openPairs(target, rooms, concurrency, prefix) {
   const pairs = [];
   await pool(rooms, Math.max(1, Math.floor(concurrency / 2)), async (i) => {
-    const roomId = `${config.tag}-${prefix}${i}`;
-    const a = new Client(roomId);
-    const b = new Client(roomId);
+    const roomId = `${config.tag}-${target.index}${prefix}${i}`;
+    const a = new Client(target, roomId);
+    const b = new Client(target, roomId);
     a.partner = b;
     b.partner = a;
     pairs.push([a, b]);
     await withDeadline(Promise.all([a.joined, b.joined, a.paired, b.paired]), 20_000, `room ${roomId}`);
   });
-  return pairs;
+  return pairs.flat();
 }
 
 async function closeAll(clients, ms = 30_000) {
@@ -379,152 +409,229 @@ function log(text) {
   process.stderr.write(`    [loadgen ${config.scenario}] ${text}\n`);
 }
 
+/**
+ * Runs the measured part of a timed scenario: `slices` slices per target, alternating between the
+ * targets. `startSlice(target)` puts load on one target and `stopSlice(target)` takes it off again
+ * (and waits until nothing is in flight); only the `sliceMs` after a `rampMs` settling period count.
+ */
+async function interleave({ startSlice, stopSlice, sliceMs, rampMs, slices, onWindow }) {
+  const accounts = targets.map(() => newAccount());
+  for (let slice = 0; slice < slices * targets.length; slice++) {
+    const target = targets[slice % targets.length];
+    startSlice(target);
+    await sleep(rampMs);
+    const a = snapshot();
+    onWindow?.(target, a.at, true);
+    await sleep(sliceMs);
+    const b = snapshot();
+    onWindow?.(target, b.at, false);
+    charge(accounts[target.index], target, a, b);
+    await stopSlice(target);
+  }
+  return accounts;
+}
+
 // ---------------------------------------------------------------------------------------------------
-// Scenarios
+// Scenarios. Each returns one result per target, in the order of config.targets.
 
 /** Delivered messages/s with a bounded window of unacknowledged (not yet delivered) messages per sender. */
 async function throughput() {
-  const { rooms, window, warmupMs, durationMs } = config;
-  const pairs = await openPairs(rooms, 100, 't');
-  const clients = pairs.flat();
-  let delivered = 0;
-  let running = true;
+  const { rooms, window, warmupMs, durationMs, slices } = config;
+  const clientsOf = [];
+  for (const target of targets) clientsOf.push(await openPairs(target, rooms, 100, 't'));
+  const delivered = targets.map(() => 0);
+  let active = null; // the target under load
 
   const pump = (sender) => {
-    while (running && sender.inFlight < window) {
+    while (sender.target === active && sender.inFlight < window) {
       sender.inFlight += 1;
       sender.sendNext();
     }
   };
   const onRelay = (receiver) => {
-    delivered += 1;
+    delivered[receiver.target.index] += 1;
     const sender = receiver.partner;
     sender.inFlight -= 1;
     pump(sender);
   };
-  for (const c of clients) c.onRelay = onRelay;
-  for (const c of clients) pump(c);
-
-  await sleep(warmupMs);
-  const a = { ...snapshot(), delivered };
-  await sleep(durationMs);
-  const b = { ...snapshot(), delivered };
-  running = false;
-
-  // Everything sent must arrive: a target that drops messages must fail here, not just look fast.
-  await until(() => clients.every((c) => c.inFlight === 0), 15_000, 'draining in-flight messages');
-  const sent = clients.reduce((sum, c) => sum + c.sent, 0);
-  await closeAll(clients);
-  const wallS = (b.at - a.at) / 1000;
-  return {
-    msgs_per_s: round((b.delivered - a.delivered) / wallS, 1),
-    sent_total: sent,
-    delivered_total: delivered,
-    ...usage(a, b),
+  for (const clients of clientsOf) for (const c of clients) c.onRelay = onRelay;
+  const start = (target) => {
+    active = target;
+    for (const c of clientsOf[target.index]) pump(c);
   };
+  // Everything sent must arrive: a target that drops messages fails here instead of looking fast.
+  const stop = async (target) => {
+    active = null;
+    await until(() => clientsOf[target.index].every((c) => c.inFlight === 0), 15_000, 'draining');
+  };
+
+  // Warm-up (JIT, buffers) on each target, then the measured slices.
+  for (const target of targets) {
+    start(target);
+    await sleep(warmupMs);
+    await stop(target);
+  }
+  const counted = targets.map(() => 0);
+  const accounts = await interleave({
+    startSlice: start,
+    stopSlice: stop,
+    sliceMs: durationMs / slices,
+    rampMs: 100,
+    slices,
+    onWindow: (target, _at, opening) => {
+      // delivered counts at the window's edges; their difference is the slice's share.
+      counted[target.index] += opening ? -delivered[target.index] : delivered[target.index];
+    },
+  });
+  for (const clients of clientsOf) await closeAll(clients);
+  return targets.map((t) => ({
+    msgs_per_s: round(counted[t.index] / accounts[t.index].wallS, 1),
+    sent_total: clientsOf[t.index].reduce((sum, c) => sum + c.sent, 0),
+    ...usage(accounts[t.index]),
+  }));
 }
 
 /** One-way latency at a fixed offered load, sent open-loop (on schedule, whatever the replies do). */
 async function latency() {
-  const { rooms, rate, warmupMs, durationMs } = config;
-  const pairs = await openPairs(rooms, 100, 'l');
-  const senders = pairs.flat();
+  const { rooms, rate, warmupMs, durationMs, slices } = config;
+  const sendersOf = [];
+  for (const target of targets) sendersOf.push(await openPairs(target, rooms, 100, 'l'));
   const capacity = Math.ceil((rate * durationMs) / 1000) * 2 + 1000;
-  const samples = new Float64Array(capacity);
-  let count = 0;
-  let windowStart = Number.POSITIVE_INFINITY;
-  let windowEnd = Number.POSITIVE_INFINITY;
+  const samples = targets.map(() => new Float64Array(capacity));
+  const counts = targets.map(() => 0);
+  const windows = targets.map(() => []); // [start, end] of each measured slice, by send time
   let received = 0;
 
-  for (const c of senders) {
-    c.onRelay = (_receiver, buf, at) => {
-      const now = performance.now();
-      const sentAt = embeddedTimestamp(buf, at);
-      received += 1;
-      if (sentAt >= windowStart && sentAt < windowEnd && count < capacity) samples[count++] = now - sentAt;
-    };
-  }
+  const inWindow = (list, sentAt) => list.some(([start, end]) => sentAt >= start && sentAt < end);
+  const onRelay = (receiver, buf, at) => {
+    const now = performance.now();
+    const sentAt = embeddedTimestamp(buf, at);
+    const i = receiver.target.index;
+    received += 1;
+    if (counts[i] < capacity && inWindow(windows[i], sentAt)) samples[i][counts[i]++] = now - sentAt;
+  };
+  for (const senders of sendersOf) for (const c of senders) c.onRelay = onRelay;
 
   // A 1 ms timer sends whatever the schedule says is due, so a late tick catches up instead of
   // lowering the offered load. The per-tick cap bounds a burst after a long stall.
-  const startedAt = performance.now();
+  let timer = null;
   let sent = 0;
-  let sentInWindow = 0;
-  let next = 0;
   const maxPerTick = Math.max(10, Math.ceil(rate / 50));
-  const timer = setInterval(() => {
-    const now = performance.now();
-    const due = Math.floor(((now - startedAt) * rate) / 1000) - sent;
-    for (let k = 0; k < Math.min(due, maxPerTick); k++) {
-      senders[next].sendNext();
-      next = (next + 1) % senders.length;
-      sent += 1;
-      if (now >= windowStart && now < windowEnd) sentInWindow += 1;
-    }
-  }, 1);
-
-  await sleep(warmupMs);
-  const a = snapshot();
-  windowStart = a.at;
-  await sleep(durationMs);
-  const b = snapshot();
-  windowEnd = b.at;
-  clearInterval(timer);
-
-  await until(() => received >= sent, 15_000, 'waiting for the last messages');
-  await closeAll(senders);
-
-  const sorted = samples.subarray(0, count).sort();
-  const pct = (p) => sorted[Math.min(count - 1, Math.floor((p / 100) * count))];
-  const mean = sorted.reduce((s, v) => s + v, 0) / Math.max(1, count);
-  const wallS = (b.at - a.at) / 1000;
-  return {
-    offered_msgs_per_s: rate,
-    achieved_msgs_per_s: round(count / wallS, 1),
-    samples: count,
-    sent_in_window: sentInWindow,
-    p50_ms: round(pct(50), 3),
-    p90_ms: round(pct(90), 3),
-    p99_ms: round(pct(99), 3),
-    p999_ms: round(pct(99.9), 3),
-    max_ms: round(sorted[count - 1] ?? Number.NaN, 3),
-    mean_ms: round(mean, 3),
-    ...usage(a, b),
+  const start = (target) => {
+    const senders = sendersOf[target.index];
+    const startedAt = performance.now();
+    let due = 0;
+    let next = 0;
+    timer = setInterval(() => {
+      const owed = Math.floor(((performance.now() - startedAt) * rate) / 1000) - due;
+      for (let k = 0; k < Math.min(owed, maxPerTick); k++) {
+        senders[next].sendNext();
+        next = (next + 1) % senders.length;
+        due += 1;
+        sent += 1;
+      }
+    }, 1);
   };
+  const stop = async (target) => {
+    clearInterval(timer);
+    try {
+      await until(() => received >= sent, 15_000, 'waiting for the last messages');
+    } catch (error) {
+      throw new Error(`${error.message} (target ${target.index}: ${received} of ${sent} received)`);
+    }
+  };
+
+  for (const target of targets) {
+    start(target);
+    await sleep(warmupMs);
+    await stop(target);
+  }
+  const accounts = await interleave({
+    startSlice: start,
+    stopSlice: stop,
+    sliceMs: durationMs / slices,
+    rampMs: 50,
+    slices,
+    onWindow: (target, at, opening) => {
+      if (opening) windows[target.index].push([at, Number.POSITIVE_INFINITY]);
+      else windows[target.index].at(-1)[1] = at;
+    },
+  });
+  for (const senders of sendersOf) await closeAll(senders);
+
+  return targets.map((t) => {
+    const count = counts[t.index];
+    const sorted = samples[t.index].subarray(0, count).sort();
+    const pct = (p) => sorted[Math.min(count - 1, Math.floor((p / 100) * count))];
+    const account = accounts[t.index];
+    return {
+      offered_msgs_per_s: rate,
+      achieved_msgs_per_s: round(count / account.wallS, 1),
+      samples: count,
+      p50_ms: round(pct(50), 3),
+      p90_ms: round(pct(90), 3),
+      p99_ms: round(pct(99), 3),
+      p999_ms: round(pct(99.9), 3),
+      max_ms: round(sorted[count - 1] ?? Number.NaN, 3),
+      mean_ms: round(sorted.reduce((s, v) => s + v, 0) / Math.max(1, count), 3),
+      ...usage(account),
+    };
+  });
 }
 
-/** Target RSS growth per idle, joined connection. */
+/**
+ * Target RSS growth per idle, joined connection. Not interleaved (RSS does not drift with the
+ * machine's speed): the targets are measured one after the other, each from its fresh state.
+ */
 async function memory() {
   const { connections, concurrency, settleMs } = config;
-  // Warm-up: run the join/relay/leave code paths once so lazily loaded code and first-use caches are
-  // in the baseline rather than charged to the connections.
-  const warm = await openPairs(50, concurrency, 'mw');
-  for (const [a] of warm) a.sendNext();
-  await sleep(200);
-  await closeAll(warm.flat());
-  await sleep(settleMs);
+  const results = [];
+  for (const target of targets) {
+    // Warm-up: run the join/relay/leave code paths once so lazily loaded code and first-use caches are
+    // in the baseline rather than charged to the connections.
+    const warm = await openPairs(target, 50, concurrency, 'mw');
+    for (let i = 0; i < warm.length; i += 2) warm[i].sendNext();
+    await sleep(200);
+    await closeAll(warm);
+    await sleep(settleMs);
 
-  const rssBeforeKb = readRssKb(config.targetPid);
-  const a = snapshot();
-  const pairs = await openPairs(Math.ceil(connections / 2), concurrency, 'm');
-  const b = snapshot();
-  const clients = pairs.flat();
-  log(`${clients.length} connections joined in ${round((b.at - a.at) / 1000, 2)} s`);
-  // The target may still be finishing work started by the last joins (buffers, GC); give it a moment.
-  await sleep(settleMs);
-  const rssAfterKb = readRssKb(config.targetPid);
-  const stillOpen = clients.filter((c) => c.ws.readyState === WebSocket.OPEN).length;
-  if (stillOpen !== clients.length)
-    throw new Error(`${clients.length - stillOpen} connections dropped before measuring`);
-  await closeAll(clients, 60_000);
-  return {
-    connections: clients.length,
-    still_open_at_measure: stillOpen,
-    rss_before_kb: rssBeforeKb,
-    rss_after_kb: rssAfterKb,
-    kb_per_connection: round((rssAfterKb - rssBeforeKb) / clients.length, 2),
-    ...usage(a, b),
-  };
+    // Opened in two halves with a reading in between: (after - before) / N is the reported figure;
+    // the second half alone gives the marginal cost, free of one-off growth such as V8's young
+    // generation expanding under the first connections (it made the server's figure depend on N).
+    const rssBeforeKb = readRssKb(target.pid);
+    const rooms = Math.ceil(connections / 2);
+    const a = snapshot();
+    const first = await openPairs(target, Math.ceil(rooms / 2), concurrency, 'm');
+    const b = snapshot();
+    await sleep(settleMs);
+    const rssMiddleKb = readRssKb(target.pid);
+    const c = snapshot();
+    const second = await openPairs(target, rooms - Math.ceil(rooms / 2), concurrency, 'n');
+    const d = snapshot();
+    const clients = [...first, ...second];
+    log(`${clients.length} connections joined in ${round((b.at - a.at + d.at - c.at) / 1000, 2)} s`);
+    // The target may still be finishing work started by the last joins (buffers, GC); give it a moment.
+    await sleep(settleMs);
+    const rssAfterKb = readRssKb(target.pid);
+    const stillOpen = clients.filter((client) => client.ws.readyState === WebSocket.OPEN).length;
+    if (stillOpen !== clients.length) {
+      throw new Error(`${clients.length - stillOpen} connections dropped before measuring`);
+    }
+    await closeAll(clients, 60_000);
+    const account = newAccount();
+    charge(account, target, a, b);
+    charge(account, target, c, d);
+    results.push({
+      connections: clients.length,
+      rss_before_kb: rssBeforeKb,
+      rss_middle_kb: rssMiddleKb,
+      rss_after_kb: rssAfterKb,
+      kb_per_connection: round((rssAfterKb - rssBeforeKb) / clients.length, 2),
+      kb_per_connection_marginal: round((rssAfterKb - rssMiddleKb) / second.length, 2),
+      ...usage(account),
+    });
+  }
+  return results;
 }
 
 // A lean WebSocket handshake for the connect scenario. ws's client handshake (http.request, the
@@ -536,10 +643,10 @@ async function memory() {
 const HANDSHAKE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const CLOSE_FRAME = Buffer.from([0x88, 0x82, ...MASK_KEY, 0x03 ^ MASK_KEY[0], 0xe8 ^ MASK_KEY[1]]); // 1000, masked
 
-/** Resolves when the first frame (which must be `joined`) arrived; `closed` when the socket is gone. */
-function leanJoin(roomId, onJoined) {
+/** Resolves once the first frame (which must be `joined`) arrived and the connection is closed again. */
+function leanJoin(target, roomId, onJoined) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port: config.port, noDelay: true });
+    const socket = net.connect({ host: HOST, port: target.port, noDelay: true });
     let buffered = Buffer.alloc(0);
     let state = 'upgrading'; // -> 'joining' -> 'closing'
     const failWith = (message) => {
@@ -549,7 +656,7 @@ function leanJoin(roomId, onJoined) {
     };
     socket.on('connect', () => {
       socket.write(
-        `GET /ws/${encodeURIComponent(roomId)} HTTP/1.1\r\nHost: ${HOST}:${config.port}\r\n` +
+        `GET /ws/${encodeURIComponent(roomId)} HTTP/1.1\r\nHost: ${HOST}:${target.port}\r\n` +
           `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${HANDSHAKE_KEY}\r\n` +
           'Sec-WebSocket-Version: 13\r\n\r\n',
       );
@@ -606,41 +713,51 @@ function serverFrame(buf) {
   return { opcode: buf[0] & 0x0f, payload: buf.subarray(offset, offset + length) };
 }
 
-/** Connect, wait for `joined`, close: the whole cycle, `concurrency` at a time. */
+/** Connect, wait for `joined`, close: the whole cycle, `concurrency` at a time, in batches per slice. */
 async function connect() {
-  const { connections, concurrency } = config;
+  const { connections, concurrency, slices } = config;
+  const failed = targets.map(() => 0);
+  const joined = targets.map(() => 0);
   // Rooms of two (consecutive connections share one), so joins also announce peer_joined/peer_left
   // when the two overlap, as in real use.
-  const cycle = (i, prefix, onJoined) =>
-    withDeadline(leanJoin(`${config.tag}-${prefix}${Math.floor(i / 2)}`, onJoined), 15_000, 'join cycle');
-  await pool(100, concurrency, (i) => cycle(i, 'cw', () => {}));
+  const cycles = async (target, count, prefix, onJoined) => {
+    await pool(count, concurrency, async (i) => {
+      const roomId = `${config.tag}-${target.index}${prefix}${Math.floor(i / 2)}`;
+      try {
+        await withDeadline(leanJoin(target, roomId, onJoined), 15_000, 'join cycle');
+      } catch (error) {
+        failed[target.index] += 1;
+        if (failed[target.index] <= 3) log(`connection failed: ${error.message}`);
+      }
+    });
+  };
+  for (const target of targets) await cycles(target, config.warmupCycles, 'cw', () => {}); // JIT both sides
+  failed.fill(0);
 
-  let joined = 0;
-  let failed = 0;
-  let lastJoinedAt = 0;
-  const onJoined = () => {
-    joined += 1;
-    lastJoinedAt = performance.now();
-  };
-  const a = snapshot();
-  await pool(connections, concurrency, async (i) => {
-    try {
-      await cycle(i, 'c', onJoined);
-    } catch (error) {
-      failed += 1;
-      if (failed <= 3) log(`connection failed: ${error.message}`);
+  // A slice is a batch of cycles rather than a time span: from its first connect until its last
+  // connection has closed again.
+  const accounts = targets.map(() => newAccount());
+  const perSlice = Math.ceil(connections / slices);
+  for (let slice = 0; slice < slices * targets.length; slice++) {
+    const target = targets[slice % targets.length];
+    const a = snapshot();
+    await cycles(target, perSlice, `c${slice}-`, () => {
+      joined[target.index] += 1;
+    });
+    charge(accounts[target.index], target, a, snapshot());
+  }
+  return targets.map((t) => {
+    if (failed[t.index] > connections * 0.01) {
+      throw new Error(`${failed[t.index]} of ${perSlice * slices} connections failed`);
     }
+    return {
+      connections: perSlice * slices,
+      joined: joined[t.index],
+      failed: failed[t.index],
+      joins_per_s: round(joined[t.index] / accounts[t.index].wallS, 1),
+      ...usage(accounts[t.index]),
+    };
   });
-  const b = snapshot();
-  if (failed > connections * 0.01) throw new Error(`${failed} of ${connections} connections failed`);
-  return {
-    connections,
-    joined,
-    failed,
-    // Counted to the last `joined`; the concurrency slot of each is only freed once its close finished.
-    joins_per_s: round(joined / ((lastJoinedAt - a.at) / 1000), 1),
-    ...usage(a, b),
-  };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -653,16 +770,17 @@ async function main() {
   const hardLimit = setTimeout(() => {
     fail(new Error(`scenario exceeded ${config.maxMs} ms`));
   }, config.maxMs ?? 120_000);
-  const result = await scenario();
+  const results = await scenario();
   clearTimeout(hardLimit);
-  const problems = { ...stats };
-  process.stdout.write(`${JSON.stringify({ ok: true, scenario: config.scenario, result, problems })}\n`);
+  const perTarget = results.map((result, i) => ({ result, problems: targets[i].stats }));
+  process.stdout.write(`${JSON.stringify({ ok: true, scenario: config.scenario, targets: perTarget })}\n`);
   finish(0);
 }
 
 function fail(error) {
+  const problems = targets.map((t) => t.stats);
   process.stdout.write(
-    `${JSON.stringify({ ok: false, scenario: config.scenario, error: error.message, problems: stats })}\n`,
+    `${JSON.stringify({ ok: false, scenario: config.scenario, error: error.message, problems })}\n`,
   );
   finish(1);
 }
