@@ -9,6 +9,7 @@
 //                                          the harness: ceiling measured against itself)
 //   --only=a,b       (BENCH_ONLY)          subset of memory,connect,throughput,latency
 //   --no-pin         (BENCH_NO_PIN=1)      do not pin with taskset
+//   --profile        (BENCH_PROFILE=1)     write the server's V8 CPU profiles to bench/results/profiles/
 // Output: a markdown table on stdout; raw JSON and the table under bench/results/ (gitignored).
 // Exit code: 0 when the benchmark ran (even if targets are missed), 1 when it could not measure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -41,7 +42,7 @@ function option(name, envName) {
   return env === undefined || env === '' ? undefined : env;
 }
 
-const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'help'];
+const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'profile', 'help'];
 for (const arg of process.argv.slice(2)) {
   const name = arg.replace(/^--/, '').split('=')[0];
   if (!arg.startsWith('--') || !KNOWN_FLAGS.includes(name)) {
@@ -57,6 +58,7 @@ if (option('help')) {
 const quick = ['1', 'true'].includes(option('quick', 'BENCH_QUICK') ?? '');
 const runs = Number(option('runs', 'BENCH_RUNS') ?? (quick ? 1 : 3));
 const serverKind = option('server', 'BENCH_SERVER') ?? 'dist';
+const profile = ['1', 'true'].includes(option('profile', 'BENCH_PROFILE') ?? '');
 const pinRequested = !['1', 'true'].includes(option('no-pin', 'BENCH_NO_PIN') ?? '');
 const ALL_SCENARIOS = ['memory', 'connect', 'throughput', 'latency'];
 const scenarios = (option('only', 'BENCH_ONLY') ?? ALL_SCENARIOS.join(','))
@@ -226,7 +228,9 @@ async function startTarget(kind, label) {
   const logFd = openSync(logPath, 'w');
   const entry = kind === 'server' ? SERVER_ENTRY : CEILING_ENTRY;
   const env = { ...process.env, ...SERVER_ENV, PORT: String(port), BENCH_WATCH_STDIN: '1' };
-  const [file, ...args] = command(TARGET_CPU, [entry]);
+  const profileArgs =
+    profile && kind === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`] : [];
+  const [file, ...args] = command(TARGET_CPU, [...profileArgs, entry]);
   // stdin stays a pipe: the ceiling exits when it closes, should this harness die without cleanup.
   const child = spawn(file, args, { cwd: ROOT, env, stdio: ['pipe', logFd, logFd] });
   closeSync(logFd);

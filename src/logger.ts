@@ -40,10 +40,10 @@ export function createLogger(
   };
   if (destination) return pino(options, destination);
   if (!config.debug) {
-    // Asynchronous writes (lines queue up while one is in flight): a synchronous write per line cost
-    // the join path ~10 % CPU.
-    // What is still buffered is written out synchronously when the process exits.
-    const stdout = pino.destination({ dest: 1, sync: false });
+    // Buffered asynchronous writes (up to 4 KiB or 250 ms): a write per line cost the join path
+    // ~10 % CPU. `log.flush()` writes out at once; what is buffered at exit is written synchronously.
+    const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+    setInterval(() => stdout.flush(), 250).unref();
     process.once('exit', () => {
       try {
         stdout.flushSync();

@@ -73,6 +73,7 @@ async function main(): Promise<void> {
       { url: `${scheme}://${config.host}:${port}`, auth: config.requireAuth, broker: app.broker.kind },
       `signaling server listening on ${scheme}://${config.host}:${port}`,
     );
+    log.flush();
   } catch (error) {
     process.stderr.write(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}\n`);
     process.exit(1);

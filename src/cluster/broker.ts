@@ -1,4 +1,4 @@
-import type { PeerId } from '../signaling/protocol.js';
+import type { EncodedRelay, PeerId } from '../signaling/protocol.js';
 import type { RoomId } from '../signaling/room-id.js';
 
 /** A peer as every instance of the fleet knows it. */
@@ -35,7 +35,7 @@ export type JoinOutcome =
 export type RoomEvent =
   | { readonly kind: 'joined'; readonly member: MemberInfo }
   | { readonly kind: 'left'; readonly peerId: PeerId }
-  | { readonly kind: 'relay'; readonly from: PeerId; readonly to?: PeerId; readonly payload: string };
+  | { readonly kind: 'relay'; readonly from: PeerId; readonly to?: PeerId; readonly payload: EncodedRelay };
 
 export type RoomEventListener = (event: RoomEvent) => void;
 
@@ -50,7 +50,11 @@ export interface Broker {
   readonly kind: 'memory' | 'redis';
   /** Starts delivering the room's events to `listener`; resolves once delivery is active. */
   subscribe(roomId: RoomId, listener: RoomEventListener): Promise<() => Promise<void>>;
-  publish(roomId: RoomId, event: RoomEvent): Promise<void>;
+  /**
+   * Delivers `event` to the room's subscribers. In-process brokers deliver before returning and
+   * return nothing, so the relay hot path allocates no promise; remote ones resolve once sent.
+   */
+  publish(roomId: RoomId, event: RoomEvent): void | Promise<void>;
   /** Adds a member unless the room already has `maxPeers`; creates the room on first join. */
   join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome>;
   /** Removes a member; resolves true when it was there. Deletes the room when it becomes empty. */

@@ -44,10 +44,10 @@ export class MemoryBroker implements Broker {
     };
   }
 
-  async publish(roomId: RoomId, event: RoomEvent): Promise<void> {
+  publish(roomId: RoomId, event: RoomEvent): void {
     const set = this.#listeners.get(roomId);
     if (!set) return;
-    for (const listener of [...set]) {
+    for (const listener of set) {
       try {
         listener(event);
       } catch {

@@ -147,7 +147,12 @@ export class RedisBroker implements Broker {
   }
 
   async publish(roomId: RoomId, event: RoomEvent): Promise<void> {
-    await this.#commands.publish(this.#channel(roomId), JSON.stringify(event));
+    // Relay payloads may be UTF-8 bytes in-process; on the channel everything is JSON text.
+    const wire =
+      event.kind === 'relay' && typeof event.payload !== 'string'
+        ? { ...event, payload: textDecoder.decode(event.payload) }
+        : event;
+    await this.#commands.publish(this.#channel(roomId), JSON.stringify(wire));
   }
 
   async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
@@ -283,6 +288,8 @@ export class RedisBroker implements Broker {
     return `${this.#prefix}${suffix}`;
   }
 }
+
+const textDecoder = new TextDecoder();
 
 function parseStored(json: string): StoredMember {
   return JSON.parse(json) as StoredMember;

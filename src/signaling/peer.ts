@@ -1,5 +1,5 @@
 import type { CloseCode } from './errors.js';
-import type { PeerId, ServerMessage } from './protocol.js';
+import type { EncodedRelay, PeerId, ServerMessage } from './protocol.js';
 
 /**
  * One connected client as the signaling core sees it. The WebSocket gateway is the only place that
@@ -12,6 +12,6 @@ export interface Peer {
   readonly username: string | null;
   send(message: ServerMessage): void;
   /** Sends an already-encoded server message (relays are encoded once for every recipient). */
-  sendEncoded(json: string): void;
+  sendEncoded(json: EncodedRelay): void;
   close(code: CloseCode, reason: string): void;
 }

@@ -80,11 +80,11 @@ export type ServerMessage =
   | RelayedMessage;
 
 /**
- * Result of parsing one client frame: the message, or the error to send back. `exactText` is the
- * frame's text when it holds nothing but contract fields (see `encodeRelay`).
+ * Result of parsing one client frame: the message, or the error to send back. `exact` is true when
+ * the frame holds nothing but contract fields, so it may be relayed as sent (see `encodeRelay`).
  */
 export type ParseResult =
-  | { readonly ok: true; readonly message: ClientMessage; readonly exactText?: string }
+  | { readonly ok: true; readonly message: ClientMessage; readonly exact: boolean }
   | { readonly ok: false; readonly code: ErrorCode; readonly message: string };
 
 const KNOWN_TYPES = new Set(['offer', 'answer', 'ice_candidate', 'ping', 'auth']);
@@ -121,9 +121,11 @@ export function parseClientMessage(text: string): ParseResult {
       ),
     };
   }
-  return hasOnlyContractFields(data as Record<string, unknown>, type)
-    ? { ok: true, message: result.data, exactText: text }
-    : { ok: true, message: result.data };
+  return {
+    ok: true,
+    message: result.data,
+    exact: hasOnlyContractFields(data as Record<string, unknown>, type),
+  };
 }
 
 /** The fields a relayable message and its payload may carry; anything else must not be relayed. */
@@ -149,16 +151,38 @@ function hasOnlyContractFields(data: Record<string, unknown>, type: string): boo
   return true;
 }
 
+/** A relayed message as it goes on the wire: JSON text, or its UTF-8 bytes. */
+export type EncodedRelay = string | Uint8Array;
+
+const CLOSING_BRACE = 0x7d;
+const utf8 = new TextEncoder();
+
+/** The bytes `,"from":"<id>"}` that close a relayed frame; computed once per peer by the caller. */
+export function relaySuffix(from: PeerId): Uint8Array {
+  return utf8.encode(`,"from":${JSON.stringify(from)}}`);
+}
+
 /**
- * The wire form of a relayed message. When the client's frame held only contract fields (the
- * normal case) it is reused as sent with `from` appended, which parses to exactly `relayedCopy`
- * (a client's `from`, extra fields or prototype keys always take the slow path). This skips
- * re-serialising multi-kilobyte SDP on every relay.
+ * The wire form of a relayed message. When the client's frame (its UTF-8 bytes) held only contract
+ * fields (the normal case), the frame is reused as sent with `from` appended, which parses to
+ * exactly `relayedCopy`; a client's `from`, extra fields or prototype keys always take the slow
+ * path. This skips re-serialising and re-encoding multi-kilobyte SDP on every relay.
  */
-export function encodeRelay(message: RelayableMessage, from: PeerId, exactText?: string): string {
-  if (exactText !== undefined) {
-    const end = exactText.lastIndexOf('}');
-    if (end > 0) return `${exactText.slice(0, end)},"from":${JSON.stringify(from)}}`;
+export function encodeRelay(
+  message: RelayableMessage,
+  from: PeerId,
+  exactFrame?: Uint8Array,
+  suffix: Uint8Array = relaySuffix(from),
+): EncodedRelay {
+  if (exactFrame !== undefined) {
+    const end = exactFrame.lastIndexOf(CLOSING_BRACE);
+    if (end > 0) {
+      // Uninitialised (pooled for small sizes): every byte is written just below.
+      const out = Buffer.allocUnsafe(end + suffix.length);
+      out.set(exactFrame.subarray(0, end), 0);
+      out.set(suffix, end);
+      return out;
+    }
   }
   return JSON.stringify(relayedCopy(message, from));
 }

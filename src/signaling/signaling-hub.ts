@@ -2,7 +2,7 @@ import type { Broker, MemberInfo, RoomEvent } from '../cluster/broker.js';
 import { ErrorCode } from './errors.js';
 import type { Peer } from './peer.js';
 import type { ClientMessage, PeerId, RelayableMessage } from './protocol.js';
-import { encodeRelay } from './protocol.js';
+import { encodeRelay, relaySuffix } from './protocol.js';
 import type { RoomId } from './room-id.js';
 
 /** What the hub needs from its surroundings; time is passed in so tests control it. */
@@ -42,6 +42,8 @@ interface LocalRoom {
 export class SignalingHub {
   readonly #deps: SignalingHubDeps;
   readonly #rooms = new Map<RoomId, LocalRoom>();
+  /** Each local peer's `,"from":"<id>"}` bytes, so relaying a frame allocates once. */
+  readonly #suffixes = new WeakMap<Peer, Uint8Array>();
   #localPeerCount = 0;
 
   constructor(deps: SignalingHubDeps) {
@@ -113,10 +115,10 @@ export class SignalingHub {
 
   /**
    * Handles one validated message from a joined peer: `ping` is answered directly, relays are
-   * published to the room. `auth` belongs to the transport and is ignored here. `exactText` is the
-   * frame as received when it held only contract fields (from `parseClientMessage`).
+   * published to the room. `auth` belongs to the transport and is ignored here. `exactFrame` is the
+   * frame's bytes when `parseClientMessage` found only contract fields in it.
    */
-  receive(roomId: RoomId, peer: Peer, message: ClientMessage, exactText?: string): void {
+  receive(roomId: RoomId, peer: Peer, message: ClientMessage, exactFrame?: Uint8Array): void {
     switch (message.type) {
       case 'ping':
         peer.send(message.ts === undefined ? { type: 'pong' } : { type: 'pong', ts: message.ts });
@@ -124,14 +126,14 @@ export class SignalingHub {
       case 'offer':
       case 'answer':
       case 'ice_candidate':
-        this.#relay(roomId, peer, message, exactText);
+        this.#relay(roomId, peer, message, exactFrame);
         return;
       case 'auth':
         return;
     }
   }
 
-  #relay(roomId: RoomId, peer: Peer, message: RelayableMessage, exactText: string | undefined): void {
+  #relay(roomId: RoomId, peer: Peer, message: RelayableMessage, exactFrame: Uint8Array | undefined): void {
     const room = this.#rooms.get(roomId);
     if (!room?.peers.has(peer.id)) return;
     const to = message.to;
@@ -143,12 +145,18 @@ export class SignalingHub {
       });
       return;
     }
-    const payload = encodeRelay(message, peer.id, exactText);
+    let suffix = this.#suffixes.get(peer);
+    if (suffix === undefined) {
+      suffix = relaySuffix(peer.id);
+      this.#suffixes.set(peer, suffix);
+    }
+    const payload = encodeRelay(message, peer.id, exactFrame, suffix);
     const event: RoomEvent =
       to === undefined
         ? { kind: 'relay', from: peer.id, payload }
         : { kind: 'relay', from: peer.id, to, payload };
-    this.#deps.broker.publish(roomId, event).catch((error) => this.#deps.onBrokerError?.(error, 'relay'));
+    const sent = this.#deps.broker.publish(roomId, event);
+    if (sent) sent.catch((error) => this.#deps.onBrokerError?.(error, 'relay'));
   }
 
   #localRoom(roomId: RoomId): LocalRoom {

@@ -18,7 +18,12 @@ import type { OriginPolicy } from '../security/origin-policy.js';
 import type { SecurityEvents } from '../security/security-events.js';
 import { CloseCode, closeReason, ErrorCode } from '../signaling/errors.js';
 import type { Peer } from '../signaling/peer.js';
-import { type ClientMessage, parseClientMessage, type ServerMessage } from '../signaling/protocol.js';
+import {
+  type ClientMessage,
+  type EncodedRelay,
+  parseClientMessage,
+  type ServerMessage,
+} from '../signaling/protocol.js';
 import { parseRoomId, type RoomId } from '../signaling/room-id.js';
 import type { SignalingHub } from '../signaling/signaling-hub.js';
 
@@ -57,6 +62,8 @@ const MIN_SEND_BUFFER_BYTES = 1024 * 1024;
  */
 const MAX_FRAGMENTS_PER_MESSAGE = 256;
 const CONNECTION_CAP_RETRY_SECONDS = 5;
+/** Relays may be UTF-8 bytes; they still go out as text frames. */
+const TEXT_FRAME = { binary: false } as const;
 /**
  * Messages of one connection waiting for a remote (Redis) rate-limit verdict; past this the client
  * is sending faster than the fleet can count, and further messages are refused as rate limited.
@@ -348,7 +355,7 @@ export class WebSocketGateway {
       void this.#refreshToken(c, parsed.message);
       return;
     }
-    this.#deps.hub.receive(c.roomId, c.peer, parsed.message, parsed.exactText);
+    this.#deps.hub.receive(c.roomId, c.peer, parsed.message, parsed.exact ? toBytes(data) : undefined);
   }
 
   /** One token from the per-IP bucket and, when authenticated, the per-user bucket. */
@@ -443,14 +450,14 @@ export class WebSocketGateway {
   }
 
   #makePeer(ws: WebSocket, id: string, username: string | null, ip: string, roomId: RoomId): Peer {
-    const sendEncoded = (json: string) => {
+    const sendEncoded = (json: EncodedRelay) => {
       if (ws.readyState !== WebSocket.OPEN) return;
       if (ws.bufferedAmount > this.#sendBufferLimit) {
         this.#deps.events.emit('slow_consumer', { ip, user: username, room: roomId, peer: id });
         ws.terminate();
         return;
       }
-      ws.send(json);
+      ws.send(json, TEXT_FRAME);
     };
     return {
       id,
@@ -497,6 +504,12 @@ export class WebSocketGateway {
     const host = req.headers.host;
     return host ? `${this.#deps.secure ? 'https' : 'http'}://${host}` : null;
   }
+}
+
+/** ws hands text frames over as one Buffer (fragments already joined); the other forms are rare. */
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
 }
 
 function decodeRoomId(segment: string): RoomId | null {

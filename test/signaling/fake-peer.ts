@@ -1,6 +1,6 @@
 import type { CloseCode } from '../../src/signaling/errors.js';
 import type { Peer } from '../../src/signaling/peer.js';
-import type { ServerMessage } from '../../src/signaling/protocol.js';
+import type { EncodedRelay, ServerMessage } from '../../src/signaling/protocol.js';
 
 /** A Peer that records what it was sent; no sockets. */
 export class FakePeer implements Peer {
@@ -16,8 +16,9 @@ export class FakePeer implements Peer {
     this.sent.push(JSON.parse(JSON.stringify(message)) as Record<string, unknown>);
   }
 
-  sendEncoded(json: string): void {
-    this.sent.push(JSON.parse(json) as Record<string, unknown>);
+  sendEncoded(json: EncodedRelay): void {
+    const text = typeof json === 'string' ? json : new TextDecoder().decode(json);
+    this.sent.push(JSON.parse(text) as Record<string, unknown>);
   }
 
   close(code: CloseCode, reason: string): void {
