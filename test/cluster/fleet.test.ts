@@ -2,29 +2,11 @@ import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function reachable(url: string): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
+const REDIS_URL = TEST_REDIS_URL;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -35,7 +17,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-const hasRedis = await reachable(REDIS_URL);
+const hasRedis = await redisReachable(REDIS_URL);
 const fleetEnv = () => ({
   REDIS_URL,
   REDIS_KEY_PREFIX: `fleet-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}:`,
@@ -135,7 +117,7 @@ describe('when Redis fails', { skip: hasRedis ? false : `Redis not reachable at 
       { stdio: 'ignore' },
     );
     const deadline = Date.now() + 5000;
-    while (!(await reachable(`redis://127.0.0.1:${port}`))) {
+    while (!(await redisReachable(`redis://127.0.0.1:${port}`))) {
       if (Date.now() > deadline) throw new Error('redis-server did not start');
       await new Promise((r) => setTimeout(r, 50));
     }

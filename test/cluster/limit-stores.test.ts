@@ -1,5 +1,4 @@
 import { after, test } from 'node:test';
-import { Redis } from 'ioredis';
 import type { Broker } from '../../src/cluster/broker.js';
 import { createLimitStores } from '../../src/cluster/create-limit-stores.js';
 import { MemoryBroker } from '../../src/cluster/memory-broker.js';
@@ -7,9 +6,10 @@ import { RedisBroker } from '../../src/cluster/redis-broker.js';
 import { AuthFailureTracker } from '../../src/security/auth-failure-tracker.js';
 import { ConnectionCounter } from '../../src/security/connection-counter.js';
 import { RateLimiter } from '../../src/security/token-bucket.js';
+import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { CONTRACT_LIMITS, describeLimitStores } from './limit-stores-contract.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 const config = {
   rateLimitPerMinute: CONTRACT_LIMITS.perMinute,
   rateLimitBurst: CONTRACT_LIMITS.burst,
@@ -47,24 +47,6 @@ const fail = (error: unknown) => {
 describeLimitStores('in-process', async () =>
   createLimitStores(config, new MemoryBroker(), localStores(), Date.now, fail),
 );
-
-async function redisReachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 if (await redisReachable()) {
   const brokers: Broker[] = [];

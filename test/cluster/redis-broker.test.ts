@@ -3,29 +3,12 @@ import { describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { RedisBroker } from '../../src/cluster/redis-broker.js';
 import type { RoomId } from '../../src/signaling/room-id.js';
+import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { describeBroker } from './broker-contract.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 
-async function redisAvailable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const available = await redisAvailable();
+const available = await redisReachable();
 const prefix = () => `test:${process.pid}:${Date.now()}:${Math.random().toString(36).slice(2)}:`;
 
 if (!available) {

@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Redis } from 'ioredis';
+import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function reachable(): Promise<boolean> {
-  const probe = new Redis(REDIS_URL, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  probe.on('error', () => {});
-  try {
-    await probe.connect();
-    return (await probe.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
+const REDIS_URL = TEST_REDIS_URL;
 
 async function fleet(env: Record<string, string>): Promise<[RunningServer, RunningServer]> {
   const shared = {
@@ -49,7 +31,7 @@ async function login(url: string, username: string, password: string): Promise<n
 }
 
 describe('limits shared by a fleet through Redis', {
-  skip: (await reachable()) ? false : `Redis not reachable at ${REDIS_URL}`,
+  skip: (await redisReachable()) ? false : `Redis not reachable at ${REDIS_URL}`,
 }, () => {
   test('MAX_CONNECTIONS_PER_IP counts connections on every instance', async () => {
     const [one, two] = await fleet({ MAX_CONNECTIONS_PER_IP: '3' });

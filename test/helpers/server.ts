@@ -6,6 +6,7 @@ import { type App, buildApp } from '../../src/app.js';
 import { prepareResources } from '../../src/bootstrap.js';
 import { createBroker } from '../../src/cluster/create-broker.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
+import type { TestClient } from './ws-client.js';
 
 /** A real server listening on 127.0.0.1 for one test. */
 export interface RunningServer {
@@ -78,4 +79,25 @@ export async function startServer(
     printed,
     stop: () => app.close(),
   };
+}
+
+/** A tracker for clients a test opens; `withServer` terminates every tracked client afterwards. */
+export type TrackClient = (client: TestClient) => TestClient;
+
+/** Runs `body` against a fresh server started with `env`, then terminates its clients and stops it. */
+export async function withServer(
+  env: Record<string, string>,
+  body: (server: RunningServer, track: TrackClient) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(env);
+  const clients: TestClient[] = [];
+  try {
+    await body(server, (c) => {
+      clients.push(c);
+      return c;
+    });
+  } finally {
+    for (const c of clients) c.ws.terminate();
+    await server.stop();
+  }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import { type RunningServer, withServer as withTestServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
 import { closedWithin, sleep } from './measure.js';
 import { type HttpAnswer, httpRequest, login } from './raw-socket.js';
@@ -13,22 +13,7 @@ const LIMITS = {
   RATE_LIMIT_PER_MINUTE: '100000',
 };
 
-async function withServer(
-  env: Record<string, string>,
-  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
-) {
-  const server = await startServer({ ...LIMITS, ...env });
-  const clients: TestClient[] = [];
-  try {
-    await body(server, (c) => {
-      clients.push(c);
-      return c;
-    });
-  } finally {
-    for (const c of clients) c.ws.terminate();
-    await server.stop();
-  }
-}
+const withServer: typeof withTestServer = (env, body) => withTestServer({ ...LIMITS, ...env }, body);
 
 function retryAfterSeconds(answer: HttpAnswer | TestClient): number {
   const value = 'httpHeaders' in answer ? answer.httpHeaders['retry-after'] : answer.headers['retry-after'];

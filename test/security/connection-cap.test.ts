@@ -2,27 +2,13 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import { type RunningServer, withServer as withTestServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
 import { closedWithin, waitFor } from './measure.js';
 import { httpRequest, rawWebSocket, socketClosed, upgradeRequest } from './raw-socket.js';
 
-async function withServer(
-  env: Record<string, string>,
-  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
-) {
-  const server = await startServer({ RATE_LIMIT_PER_MINUTE: '100000', ...env });
-  const clients: TestClient[] = [];
-  try {
-    await body(server, (c) => {
-      clients.push(c);
-      return c;
-    });
-  } finally {
-    for (const c of clients) c.ws.terminate();
-    await server.stop();
-  }
-}
+const withServer: typeof withTestServer = (env, body) =>
+  withTestServer({ RATE_LIMIT_PER_MINUTE: '100000', ...env }, body);
 
 /** Expects an HTTP 429 refusal of the upgrade with a positive whole `Retry-After`. */
 async function expectRefused(client: TestClient): Promise<void> {

@@ -1,29 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom, type TestClient } from '../helpers/ws-client.js';
+import { withServer } from '../helpers/server.js';
+import { joinRoom } from '../helpers/ws-client.js';
 import { closedWithin } from './measure.js';
 import { login } from './raw-socket.js';
 
 const offer = (n: number) => ({ type: 'offer', offer: { type: 'offer', sdp: `v=0 n=${n}` } });
 
 /** Starts a server with `env`, runs `body`, and always stops the server and every client. */
-async function withServer(
-  env: Record<string, string>,
-  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
-) {
-  const server = await startServer(env);
-  const clients: TestClient[] = [];
-  try {
-    await body(server, (c) => {
-      clients.push(c);
-      return c;
-    });
-  } finally {
-    for (const c of clients) c.ws.terminate();
-    await server.stop();
-  }
-}
 
 const LIMITS = { RATE_LIMIT_PER_MINUTE: '60', MAX_CONNECTIONS_PER_IP: '10' };
 

@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom, type TestClient } from '../helpers/ws-client.js';
+import { withServer as withTestServer } from '../helpers/server.js';
+import { joinRoom } from '../helpers/ws-client.js';
 import { describeGrowth, MiB, measureMemory, sleep } from './measure.js';
 import { clientFrame, login, Opcode, rawWebSocket, ServerFrameReader } from './raw-socket.js';
 
-async function withServer(
-  env: Record<string, string>,
-  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
-) {
-  const server = await startServer({ MAX_CONNECTIONS_PER_IP: '50', RATE_LIMIT_PER_MINUTE: '100000', ...env });
-  const clients: TestClient[] = [];
-  try {
-    await body(server, (c) => {
-      clients.push(c);
-      return c;
-    });
-  } finally {
-    for (const c of clients) c.ws.terminate();
-    await server.stop();
-  }
-}
+const withServer: typeof withTestServer = (env, body) =>
+  withTestServer({ MAX_CONNECTIONS_PER_IP: '50', RATE_LIMIT_PER_MINUTE: '100000', ...env }, body);
 
 const text = (value: unknown) => Buffer.from(typeof value === 'string' ? value : JSON.stringify(value));
 const offer = (sdp: string) => ({ type: 'offer', offer: { type: 'offer', sdp } });

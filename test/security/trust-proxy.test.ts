@@ -1,26 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import { type RunningServer, withServer as withTestServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
 import { closedWithin } from './measure.js';
 import { httpRequest, login } from './raw-socket.js';
 
-async function withServer(
-  env: Record<string, string>,
-  body: (server: RunningServer, track: (c: TestClient) => TestClient) => Promise<void>,
-) {
-  const server = await startServer({ RATE_LIMIT_PER_MINUTE: '100000', MAX_CONNECTIONS_PER_IP: '5', ...env });
-  const clients: TestClient[] = [];
-  try {
-    await body(server, (c) => {
-      clients.push(c);
-      return c;
-    });
-  } finally {
-    for (const c of clients) c.ws.terminate();
-    await server.stop();
-  }
-}
+const withServer: typeof withTestServer = (env, body) =>
+  withTestServer({ RATE_LIMIT_PER_MINUTE: '100000', MAX_CONNECTIONS_PER_IP: '5', ...env }, body);
 
 /** Joins room `xff` from `from` claiming `forwardedFor`; resolves with the client once joined. */
 async function joinVia(server: RunningServer, from: string, forwardedFor: string): Promise<TestClient> {
