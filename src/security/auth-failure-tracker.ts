@@ -151,7 +151,8 @@ export class AuthFailureTracker {
         table.delete(key);
         return;
       }
-      if ((looked += 1) >= EVICTION_SCAN_LIMIT) break;
+      looked += 1;
+      if (looked >= EVICTION_SCAN_LIMIT) break;
     }
     if (oldest !== undefined) table.delete(oldest);
   }
