@@ -11,8 +11,9 @@ export function redactUrl(url: string | undefined): string | undefined {
 
 /**
  * The server's pino logger: JSON lines, or pretty output with DEBUG=true. Secrets are redacted by
- * path (Authorization headers, any `token`/`password` field) as a second line of defence; callers
- * log no secrets in the first place.
+ * exact path (Authorization headers, `token`/`password` fields at the top and in `body`) as a second
+ * line of defence; callers log no secrets in the first place. No wildcard paths: they cost ~5 µs on
+ * every line, two lines per connection.
  */
 export function createLogger(
   config: Pick<Config, 'logLevel' | 'debug'>,
@@ -28,9 +29,9 @@ export function createLogger(
         'password',
         'token',
         'access_token',
-        '*.password',
-        '*.token',
-        '*.access_token',
+        'body.password',
+        'body.token',
+        'body.access_token',
       ],
       censor: '[redacted]',
     },
