@@ -54,10 +54,15 @@ describe('slow consumers', () => {
           flooder.client.ws.send(offer, (error) => (error ? reject(error) : resolve())),
         );
         sent += 1;
+        // Keep the honest reader within 8 offers (< 1 MiB) of the flood: on a loaded machine this
+        // process may read slower than it floods, and the server would rightly drop it as well.
+        if (sent % 4 === 0)
+          await waitFor('the honest peer to keep up', () => honestOffers >= sent - 8, 10_000);
       }
       await flooder.client.expectAlive();
+      const dropEvents = server.app.events.counts().get('slow_consumer') ?? 0;
       await waitFor(
-        'the slow peer to be dropped',
+        `the slow peer to be dropped (${sent} offers sent, ${dropEvents} slow_consumer events, slowLeft ${slowLeft}, peers ${server.app.hub.localPeerCount})`,
         () => slowLeft && server.app.hub.localPeerCount === 2,
         10_000,
       );
