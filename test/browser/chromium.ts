@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
+import { type RunningServer, startServer } from '../helpers/server.js';
 
 /** Debian's Chromium; CI installs it with apt, and a browser is never downloaded. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
@@ -42,4 +44,28 @@ export function newContext(browser: Browser): Promise<BrowserContext> {
 export function buildClientBundle(): void {
   const script = fileURLToPath(new URL('../../scripts/build-client.mjs', import.meta.url));
   execFileSync(process.execPath, [script], { stdio: 'inherit' });
+}
+
+/** The browser and server one test file shares; `server` may be replaced (a restart test does). */
+export interface BrowserFixture {
+  browser: Browser | undefined;
+  server: RunningServer | undefined;
+}
+
+/**
+ * Registers the file's `before`/`after` hooks: build the client bundle, launch Chromium and start a
+ * server with `env`; afterwards close both. Nothing starts when Chromium is missing (tests skip).
+ */
+export function useBrowserAndServer(env: Record<string, string>): BrowserFixture {
+  const fixture: BrowserFixture = { browser: undefined, server: undefined };
+  before(async () => {
+    if (chromiumMissing) return;
+    buildClientBundle();
+    [fixture.browser, fixture.server] = await Promise.all([launchChromium(), startServer(env)]);
+  });
+  after(async () => {
+    await fixture.browser?.close();
+    await fixture.server?.stop();
+  });
+  return fixture;
 }

@@ -1,30 +1,17 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import { test } from 'node:test';
 import { CallPage } from './call-page.js';
-import { buildClientBundle, chromiumMissing, launchChromium, newContext } from './chromium.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
 
 // No STUN: the peers must find each other through host candidates alone.
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
 
-let browser: Browser | undefined;
-let server: RunningServer | undefined;
-
-before(async () => {
-  if (chromiumMissing) return;
-  buildClientBundle();
-  [browser, server] = await Promise.all([launchChromium(), startServer(ENV)]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = useBrowserAndServer(ENV);
 
 test('two pages in development mode connect over host candidates and chat both ways', {
   timeout: 60_000,
 }, async (t) => {
+  const { browser, server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const context = await newContext(browser);
   const pages: CallPage[] = [];

@@ -1,28 +1,15 @@
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import { test } from 'node:test';
 import { CallPage } from './call-page.js';
-import { buildClientBundle, chromiumMissing, launchChromium, newContext } from './chromium.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
 
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
 
-let browser: Browser | undefined;
-let server: RunningServer | undefined;
-
-before(async () => {
-  if (chromiumMissing) return;
-  buildClientBundle();
-  [browser, server] = await Promise.all([launchChromium(), startServer(ENV)]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = useBrowserAndServer(ENV);
 
 test('three pages form a full mesh and each plays the fake camera of the two others', {
   timeout: 60_000,
 }, async (t) => {
+  const { browser, server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const context = await newContext(browser);
   const pages: CallPage[] = [];

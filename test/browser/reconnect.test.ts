@@ -1,29 +1,18 @@
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import { test } from 'node:test';
+import { startServer } from '../helpers/server.js';
 import { CallPage } from './call-page.js';
-import { buildClientBundle, chromiumMissing, launchChromium, newContext } from './chromium.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
 
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
 
-let browser: Browser | undefined;
-let server: RunningServer | undefined;
-
-before(async () => {
-  if (chromiumMissing) return;
-  buildClientBundle();
-  [browser, server] = await Promise.all([launchChromium(), startServer(ENV)]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = useBrowserAndServer(ENV);
 
 test('a page whose WebSocket is cut by a server restart reconnects by itself and can call again', {
   timeout: 60_000,
 }, async (t) => {
+  const { browser } = fixture;
+  let { server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const context = await newContext(browser);
   const pages: CallPage[] = [];
@@ -43,6 +32,7 @@ test('a page whose WebSocket is cut by a server restart reconnects by itself and
       bob.waitForConnectionState('reconnecting'),
     ]);
     server = await startServer(ENV, { port, dir });
+    fixture.server = server;
 
     await Promise.all([alice.waitForConnectionState('joined'), bob.waitForConnectionState('joined')]);
     assert.notEqual(await alice.peerId(), before, 'a rejoin gets a new peer id');

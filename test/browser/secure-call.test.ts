@@ -1,11 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import type { RunningServer } from '../helpers/server.js';
 import { CallPage } from './call-page.js';
-import { buildClientBundle, chromiumMissing, launchChromium, newContext } from './chromium.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
 
 const ENV = {
   REQUIRE_HTTPS: 'true',
@@ -15,19 +15,7 @@ const ENV = {
 };
 const SCREENSHOT = fileURLToPath(new URL('../../test-results/secure-client-mid-call.png', import.meta.url));
 
-let browser: Browser | undefined;
-let server: RunningServer | undefined;
-
-before(async () => {
-  if (chromiumMissing) return;
-  buildClientBundle();
-  [browser, server] = await Promise.all([launchChromium(), startServer(ENV)]);
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const fixture = useBrowserAndServer(ENV);
 
 /** Two signed-in pages of the secure example in one call; `media` turns the fake camera on. */
 async function secureCall(browserInstance: Browser, running: RunningServer, room: string, media: boolean) {
@@ -45,6 +33,7 @@ async function secureCall(browserInstance: Browser, running: RunningServer, room
 test('secure mode over HTTPS: sign in through the form, connect and chat both ways', {
   timeout: 60_000,
 }, async (t) => {
+  const { browser, server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   if (!server.url.startsWith('https://')) throw new Error(`expected an HTTPS server, got ${server.url}`);
   const { context, pages } = await secureCall(browser, server, 'secure-call', false);
@@ -64,6 +53,7 @@ test('secure mode over HTTPS: sign in through the form, connect and chat both wa
 });
 
 test('secure mode: a wrong password shows an error on the page', { timeout: 30_000 }, async (t) => {
+  const { browser, server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const context = await newContext(browser);
   try {
@@ -80,6 +70,7 @@ test('secure mode: a wrong password shows an error on the page', { timeout: 30_0
 });
 
 test('secure mode: a screenshot mid-call is saved under test-results/', { timeout: 60_000 }, async (t) => {
+  const { browser, server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
   const { context, pages } = await secureCall(browser, server, 'screenshot-call', true);
   const [alice, bob] = pages;
