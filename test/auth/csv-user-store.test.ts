@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import {
   CsvUserStore,
   formatUsersCsv,
@@ -14,23 +13,14 @@ import {
 } from '../../src/auth/csv-user-store.js';
 import { hashPassword, verifyPassword } from '../../src/auth/password-hasher.js';
 import type { UserRecord } from '../../src/auth/user-store.js';
+import { useUsersFiles } from '../helpers/users-files.js';
 
-let dir: string;
+const { freshPath } = useUsersFiles('csv-user-store-');
 let hash: string;
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'csv-user-store-'));
   hash = await hashPassword('fixture-password');
 });
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-let counter = 0;
-function freshPath(): string {
-  counter += 1;
-  return join(dir, `case-${counter}`, 'users.csv');
-}
 
 function user(username: string, overrides: Partial<UserRecord> = {}): UserRecord {
   return {

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { parseUsersCsv } from '../../src/auth/csv-user-store.js';
+import { describe, it } from 'node:test';
 import {
   ensureUsersFile,
   findDefaultPasswordUsers,
@@ -12,26 +10,9 @@ import {
 } from '../../src/auth/default-users.js';
 import { hashPassword, verifyPassword } from '../../src/auth/password-hasher.js';
 import type { UserRecord, UserStore } from '../../src/auth/user-store.js';
+import { readUsers, useUsersFiles } from '../helpers/users-files.js';
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'default-users-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-let counter = 0;
-function freshPath(): string {
-  counter += 1;
-  return join(dir, `case-${counter}`, 'users.csv');
-}
-
-async function readUsers(path: string): Promise<UserRecord[]> {
-  const parsed = parseUsersCsv(await readFile(path, 'utf8'));
-  assert.ok('users' in parsed, JSON.stringify(parsed));
-  return parsed.users;
-}
+const { freshPath } = useUsersFiles('default-users-');
 
 function storeOf(users: readonly UserRecord[]): UserStore {
   return { find: (name) => users.find((u) => u.username === name), list: () => users };

@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { parseUsersCsv, USERS_CSV_HEADER, writeUsersFileAtomic } from '../../src/auth/csv-user-store.js';
+import { USERS_CSV_HEADER, writeUsersFileAtomic } from '../../src/auth/csv-user-store.js';
 import { hashPassword, verifyPassword } from '../../src/auth/password-hasher.js';
-import { MAX_PASSWORD_BYTES, type UserRecord } from '../../src/auth/user-store.js';
+import { MAX_PASSWORD_BYTES } from '../../src/auth/user-store.js';
 import { runUsersCli } from '../../src/cli/users.js';
+import { readUsers, useUsersFiles } from '../helpers/users-files.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -41,25 +41,7 @@ function users(
   });
 }
 
-let dir: string;
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'users-cli-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-let counter = 0;
-function freshPath(): string {
-  counter += 1;
-  return join(dir, `case-${counter}`, 'users.csv');
-}
-
-async function readUsers(path: string): Promise<UserRecord[]> {
-  const parsed = parseUsersCsv(await readFile(path, 'utf8'));
-  assert.ok('users' in parsed, JSON.stringify(parsed));
-  return parsed.users;
-}
+const { dir: tempDir, freshPath } = useUsersFiles('users-cli-');
 
 async function mode(path: string): Promise<number> {
   return (await stat(path)).mode & 0o777;
@@ -206,7 +188,7 @@ describe('users CLI', () => {
       assert.match(result.stderr, /users\.csv line 2: invalid password hash/);
     }
     assert.equal(await readFile(file, 'utf8'), broken);
-    const missing = await users(['list', '--file', join(dir, 'missing.csv')]);
+    const missing = await users(['list', '--file', join(tempDir(), 'missing.csv')]);
     assert.equal(missing.code, 4);
     assert.match(missing.stderr, /cannot read the users file .*ENOENT/);
   });
