@@ -1,6 +1,6 @@
-import { buildApp } from './app.js';
+import { type App, buildApp } from './app.js';
 import { prepareResources, StartupError } from './bootstrap.js';
-import { BrokerUnavailableError, createBroker } from './cluster/create-broker.js';
+import { BrokerUnavailableError } from './cluster/create-cluster.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
 import { createLogger } from './logger.js';
@@ -20,13 +20,10 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config);
-  let app: Awaited<ReturnType<typeof buildApp>>;
+  let app: App;
   try {
     const resources = await prepareResources(config, log);
-    const broker = await createBroker(config, {
-      onError: (error, context) => log.error({ err: error, context }, 'broker error'),
-    });
-    app = await buildApp(config, { log, broker, ...resources });
+    app = await buildApp(config, { log, ...resources });
   } catch (error) {
     if (
       error instanceof StartupError ||
@@ -70,7 +67,7 @@ async function main(): Promise<void> {
     const port = await app.listen();
     const scheme = config.requireHttps ? 'https' : 'http';
     log.info(
-      { url: `${scheme}://${config.host}:${port}`, auth: config.requireAuth, broker: app.broker.kind },
+      { url: `${scheme}://${config.host}:${port}`, auth: config.requireAuth, broker: app.brokerKind },
       `signaling server listening on ${scheme}://${config.host}:${port}`,
     );
     log.flush();

@@ -1,5 +1,3 @@
-import type { PeerId } from '../signaling/protocol.js';
-import type { RoomId } from '../signaling/room-id.js';
 import type {
   Broker,
   JoinOutcome,
@@ -8,7 +6,9 @@ import type {
   RoomEventListener,
   RoomSnapshot,
   RoomSummary,
-} from './broker.js';
+} from '../signaling/broker.js';
+import type { PeerId } from '../signaling/protocol.js';
+import type { RoomId } from '../signaling/room-id.js';
 
 interface StoredRoom {
   readonly createdAt: number;

@@ -1,7 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { PeerId } from '../signaling/protocol.js';
-import type { RoomId } from '../signaling/room-id.js';
 import type {
   Broker,
   JoinOutcome,
@@ -10,7 +8,10 @@ import type {
   RoomEventListener,
   RoomSnapshot,
   RoomSummary,
-} from './broker.js';
+} from '../signaling/broker.js';
+import type { PeerId } from '../signaling/protocol.js';
+import type { RoomId } from '../signaling/room-id.js';
+import { JOIN_SCRIPT, LEAVE_SCRIPT } from './redis-room-scripts.js';
 
 export interface RedisBrokerOptions {
   readonly url: string;
@@ -26,28 +27,6 @@ export interface RedisBrokerOptions {
 interface StoredMember extends MemberInfo {
   readonly instance: string;
 }
-
-// KEYS[1] members hash, KEYS[2] meta hash, KEYS[3] rooms set; ARGV: peerId, member JSON, max, now, roomId
-const JOIN_SCRIPT = `
-local count = redis.call('HLEN', KEYS[1])
-if count >= tonumber(ARGV[3]) then return false end
-if count == 0 then
-  redis.call('HSET', KEYS[2], 'created_at', ARGV[4])
-  redis.call('SADD', KEYS[3], ARGV[5])
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return {redis.call('HGET', KEYS[2], 'created_at'), redis.call('HVALS', KEYS[1])}
-`;
-
-// KEYS as for join; ARGV: peerId, roomId
-const LEAVE_SCRIPT = `
-local removed = redis.call('HDEL', KEYS[1], ARGV[1])
-if redis.call('HLEN', KEYS[1]) == 0 then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  redis.call('SREM', KEYS[3], ARGV[2])
-end
-return removed
-`;
 
 /**
  * Rooms shared by every instance through Redis. Membership lives in one hash per room, changed only
@@ -96,11 +75,6 @@ export class RedisBroker implements Broker {
   /** The command connection, shared with the Redis limit stores (one connection pool per instance). */
   get client(): Redis {
     return this.#commands;
-  }
-
-  /** The key prefix of this deployment. */
-  get prefix(): string {
-    return this.#prefix;
   }
 
   /** Connects both Redis connections and starts the liveness heartbeat; rejects if Redis is unreachable. */
@@ -157,27 +131,21 @@ export class RedisBroker implements Broker {
 
   async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
     const stored: StoredMember = { ...member, instance: this.instanceId };
-    const result = (await (
-      this.#commands as unknown as {
-        signalingJoin(...args: (string | number)[]): Promise<[string, string[]] | null>;
-      }
-    ).signalingJoin(
+    const result = await this.#commands.signalingJoin(
       ...this.#roomKeys(roomId),
       member.peerId,
       JSON.stringify(stored),
       maxPeers,
       this.#now(),
       roomId,
-    )) as [string, string[]] | null;
+    );
     if (result === null) return { ok: false, reason: 'room_full' };
     const [createdAt, members] = result;
     return { ok: true, room: { roomId, createdAt: Number(createdAt), members: members.map(parseMember) } };
   }
 
   async leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
-    const removed = await (
-      this.#commands as unknown as { signalingLeave(...args: string[]): Promise<number> }
-    ).signalingLeave(...this.#roomKeys(roomId), peerId, roomId);
+    const removed = await this.#commands.signalingLeave(...this.#roomKeys(roomId), peerId, roomId);
     return removed === 1;
   }
 

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
 import {
   type AuthFailureTracker,
   type AuthGate,
@@ -86,14 +86,37 @@ end
 return blocked
 `;
 
-type Script = (...args: (string | number)[]) => Promise<unknown>;
-/** The Redis client with this module's Lua scripts defined on it. */
-type ScriptClient = Redis & {
-  limitTakeToken: Script;
-  limitAcquireConnection: Script;
-  limitReleaseConnection: Script;
-  limitRecordFailure: Script;
-};
+declare module 'ioredis' {
+  // ioredis' documented way to type commands added with `defineCommand`.
+  interface RedisCommander<Context> {
+    limitTakeToken(
+      bucketKey: string,
+      capacity: number,
+      refillPerMs: number,
+      now: number,
+      ttlMs: number,
+    ): Result<number, Context>;
+    limitAcquireConnection(
+      countsKey: string,
+      instanceId: string,
+      max: number,
+      instanceKeyPrefix: string,
+    ): Result<number, Context>;
+    limitReleaseConnection(countsKey: string, instanceId: string): Result<number, Context>;
+    limitRecordFailure(
+      ipFailuresKey: string,
+      ipBlockKey: string,
+      userFailuresKey: string,
+      userThrottleKey: string,
+      maxFailures: number,
+      windowMs: number,
+      blockMs: number,
+      baseDelayMs: number,
+      maxDelayMs: number,
+      hasUsername: '0' | '1',
+    ): Result<number, Context>;
+  }
+}
 
 export interface RedisLimitStoresOptions {
   readonly redis: Redis;
@@ -128,7 +151,7 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): LimitS
   options.redis.defineCommand('limitAcquireConnection', { numberOfKeys: 1, lua: ACQUIRE_CONNECTION });
   options.redis.defineCommand('limitReleaseConnection', { numberOfKeys: 1, lua: RELEASE_CONNECTION });
   options.redis.defineCommand('limitRecordFailure', { numberOfKeys: 4, lua: RECORD_FAILURE });
-  const redis = options.redis as ScriptClient;
+  const redis = options.redis;
   const key = (suffix: string) => `${options.prefix}limits:${suffix}`;
 
   const refillPerMs = options.rate.perMinute / 60_000;
@@ -181,6 +204,16 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): LimitS
       redis
         .limitReleaseConnection(key(`conn:${client}`), options.instanceId)
         .catch((error: unknown) => options.onError(error, 'connection release'));
+    },
+    async count(client: string) {
+      const held = locallyHeld.get(client) ?? 0;
+      try {
+        const counts = await redis.hvals(key(`conn:${client}`));
+        return held + counts.reduce((sum, n) => sum + Number(n), 0);
+      } catch (error) {
+        options.onError(error, 'connection count');
+        return options.local.connections.count(client);
+      }
     },
   };
 

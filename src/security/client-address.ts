@@ -1,5 +1,13 @@
+import type { IncomingMessage } from 'node:http';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import type { TrustProxy } from '../config/config.js';
+
+/** A client as the limits see it: its address, and the key its limits are counted under. */
+export interface ClientAddress {
+  readonly ip: string;
+  /** See `limitKey`: the IPv4 address, or the IPv6 /64. */
+  readonly key: string;
+}
 
 /**
  * Resolves which IP a request counts as. Without `TRUST_PROXY` it is the socket's address, whatever
@@ -12,6 +20,12 @@ export class ClientAddressResolver {
   constructor(trust: TrustProxy) {
     this.#trust = trust;
     this.#trusted = trust.kind === 'addresses' ? buildBlockList(trust.addresses) : null;
+  }
+
+  /** The client of an HTTP request or WebSocket upgrade. */
+  fromRequest(req: IncomingMessage): ClientAddress {
+    const ip = this.resolve(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    return { ip, key: limitKey(ip) };
   }
 
   resolve(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string {

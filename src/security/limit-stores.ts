@@ -15,6 +15,8 @@ export interface MessageRateStore {
 export interface ConnectionCapStore {
   tryAcquire(key: string): MaybePromise<boolean>;
   release(key: string): void;
+  /** Connections currently counted for `key`. */
+  count(key: string): MaybePromise<number>;
 }
 
 /** Failed logins and token checks, IP blocks and per-username throttling. */

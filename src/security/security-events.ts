@@ -11,8 +11,7 @@ export type SecurityEventKind =
   | 'invalid_message'
   | 'invalid_room'
   | 'message_too_large'
-  | 'slow_consumer'
-  | 'handshake_timeout';
+  | 'slow_consumer';
 
 /** Context of one event; never a token or a password. */
 export interface SecurityEventFields {
@@ -25,7 +24,8 @@ export interface SecurityEventFields {
 
 /**
  * One structured log line per refusal (`event`, ip, user, room) and a counter per kind, which the
- * metrics endpoint exports. Callers must not pass secrets; fields are whitelisted here as well.
+ * diagnostics read (`AppDiagnostics.securityEvents`). Callers must not pass secrets; fields are
+ * whitelisted here as well.
  */
 export class SecurityEvents {
   readonly #log: Logger;

@@ -1,4 +1,4 @@
-import type { Broker, MemberInfo, RoomEvent } from '../cluster/broker.js';
+import type { Broker, MemberInfo, RoomEvent } from './broker.js';
 import { ErrorCode } from './errors.js';
 import type { Peer } from './peer.js';
 import type { ClientMessage, PeerId, RelayableMessage } from './protocol.js';

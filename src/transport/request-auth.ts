@@ -1,23 +1,22 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccessClaims, TokenService } from '../auth/tokens.js';
+import type { AccessVerifier } from '../auth/access.js';
+import type { AccessClaims } from '../auth/tokens.js';
 import { bearerToken } from '../auth/tokens.js';
-import type { Role, UserStore } from '../auth/user-store.js';
-import { type ClientAddressResolver, limitKey } from '../security/client-address.js';
-import type { AuthFailureStore } from '../security/limit-stores.js';
-import type { SecurityEvents } from '../security/security-events.js';
+import type { Role } from '../auth/user-store.js';
+import type { AuthGuard } from '../security/auth-guard.js';
+import type { ClientAddressResolver } from '../security/client-address.js';
 
+/** What HTTP routes need to authenticate a request. */
 export interface RequestAuthDeps {
-  readonly tokens: TokenService;
-  readonly users: UserStore;
-  readonly authFailures: AuthFailureStore;
+  readonly access: AccessVerifier;
+  readonly guard: AuthGuard;
   readonly addresses: ClientAddressResolver;
-  readonly events: SecurityEvents;
 }
 
 /**
  * Checks the `Authorization: Bearer` token of an HTTP request. Answers 401 (no or bad token; bad ones
  * count as auth failures of the IP), 403 (role too low) or 429 (IP blocked) itself and returns null;
- * otherwise returns the claims.
+ * otherwise returns the claims, with the user's current role.
  */
 export async function authenticateRequest(
   deps: RequestAuthDeps,
@@ -25,36 +24,28 @@ export async function authenticateRequest(
   reply: FastifyReply,
   requiredRole: Role | null,
 ): Promise<AccessClaims | null> {
-  const ip = deps.addresses.resolve(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
-  const ipKey = limitKey(ip);
-  const gate = await deps.authFailures.checkIp(ipKey);
-  if (!gate.allowed) {
-    deps.events.emit('ip_blocked', { ip, reason: `${request.method} ${request.routeOptions.url}` });
+  const client = deps.addresses.fromRequest(request.raw);
+  const retryAfter = await deps.guard.blockedFor(client, `${request.method} ${request.routeOptions.url}`);
+  if (retryAfter !== null) {
     await reply
       .code(429)
-      .header('Retry-After', String(gate.retryAfterSeconds))
+      .header('Retry-After', String(retryAfter))
       .send({ detail: 'too many failed authentication attempts; try again later' });
     return null;
   }
-  const token = bearerToken(request.headers.authorization);
-  const result = await deps.tokens.verify(token);
-  const user = result.ok ? deps.users.find(result.claims.sub) : undefined;
-  if (!result.ok || !user || user.disabled) {
-    const reason = !result.ok ? result.reason : 'unknown or disabled user';
-    if (reason !== 'missing') {
-      const blocked = await deps.authFailures.recordFailure(ipKey);
-      deps.events.emit('auth_failed', { ip, reason: `http: ${reason} token` });
-      if (blocked) deps.events.emit('ip_blocked', { ip, reason: 'too many authentication failures' });
-    }
+  const access = await deps.access.verifyAccess(bearerToken(request.headers.authorization));
+  if (!access.ok) {
+    if (access.reason !== 'missing')
+      await deps.guard.recordFailure(client, { reason: `http: ${access.detail}` });
     await reply
       .code(401)
       .header('WWW-Authenticate', 'Bearer')
-      .send({ detail: reason === 'missing' ? 'missing bearer token' : `${reason} token` });
+      .send({ detail: access.reason === 'missing' ? 'missing bearer token' : access.detail });
     return null;
   }
-  if (requiredRole === 'admin' && user.role !== 'admin') {
+  if (requiredRole === 'admin' && access.user.role !== 'admin') {
     await reply.code(403).send({ detail: 'admin role required' });
     return null;
   }
-  return { ...result.claims, role: user.role };
+  return access.claims;
 }

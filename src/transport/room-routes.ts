@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Broker } from '../cluster/broker.js';
 import type { Config } from '../config/config.js';
+import type { Broker } from '../signaling/broker.js';
 import { parseRoomId } from '../signaling/room-id.js';
 import { authenticateRequest, type RequestAuthDeps } from './request-auth.js';
 

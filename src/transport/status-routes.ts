@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Broker } from '../cluster/broker.js';
 import type { Config } from '../config/config.js';
 import { PROJECT_ROOT, SERVICE_NAME, VERSION } from '../project-files.js';
+import type { Broker } from '../signaling/broker.js';
 
 export interface StatusRoutesDeps {
   readonly config: Pick<Config, 'iceServers'>;

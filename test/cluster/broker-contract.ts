@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Broker, MemberInfo, RoomEvent } from '../../src/cluster/broker.js';
+import type { Broker, MemberInfo, RoomEvent } from '../../src/signaling/broker.js';
 import type { RoomId } from '../../src/signaling/room-id.js';
 
 const member = (peerId: string, username: string | null = null): MemberInfo => ({

@@ -33,6 +33,9 @@ export function describeLimitStores(name: string, factory: () => Promise<LimitSt
       assert.equal(await stores.connections.tryAcquire('ip'), true);
       assert.equal(await stores.connections.tryAcquire('ip'), false);
       assert.equal(await stores.connections.tryAcquire('other'), true);
+      assert.equal(await stores.connections.count('ip'), 2);
+      assert.equal(await stores.connections.count('other'), 1);
+      assert.equal(await stores.connections.count('nobody'), 0);
       stores.connections.release('ip');
       await waitFor(async () => {
         const ok = await stores.connections.tryAcquire('ip');

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { prepareResources } from '../../src/bootstrap.js';
-import { createBroker } from '../../src/cluster/create-broker.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
 import type { TestClient } from './ws-client.js';
 
@@ -63,8 +62,7 @@ export async function startServer(
     },
   );
   const resources = await prepareResources(config, log, (line) => printed.push(line));
-  const broker = await createBroker(config);
-  const app = await buildApp(config, { log, broker, ...resources });
+  const app = await buildApp(config, { log, ...resources });
   const port = await app.listen(options.port ?? 0);
   const scheme = config.requireHttps ? 'https' : 'http';
   const wsScheme = config.requireHttps ? 'wss' : 'ws';

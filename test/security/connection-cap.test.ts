@@ -35,8 +35,8 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
     await withServer({ MAX_CONNECTIONS_PER_IP: '5' }, async (server, track) => {
       const five = await openFive(server, track, 'cap');
       await expectRefused(track(new TestClient(`${server.wsUrl}/ws/cap`)));
-      assert.equal(server.app.connectionsPerIp.count('127.0.0.1'), 5, 'a refusal takes no slot');
-      assert.equal((server.app.events.counts().get('connection_cap') ?? 0) >= 1, true);
+      assert.equal(await server.app.diagnostics.connectionsOf('127.0.0.1'), 5, 'a refusal takes no slot');
+      assert.equal(server.app.diagnostics.securityEvents('connection_cap') >= 1, true);
 
       const other = track((await joinRoom(server.wsUrl, 'cap', { localAddress: '127.0.0.2' })).client);
       await other.expectAlive();
@@ -48,7 +48,10 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
 
       five[0]!.close();
       await closedWithin(five[0]!);
-      await waitFor('the slot to be released', () => server.app.connectionsPerIp.count('127.0.0.1') === 4);
+      await waitFor(
+        'the slot to be released',
+        async () => (await server.app.diagnostics.connectionsOf('127.0.0.1')) === 4,
+      );
       const sixth = track((await joinRoom(server.wsUrl, 'cap')).client);
       await sixth.expectAlive();
       await expectRefused(track(new TestClient(`${server.wsUrl}/ws/cap`)));
@@ -59,7 +62,10 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
     await withServer({ MAX_CONNECTIONS_PER_IP: '5' }, async (server, track) => {
       const five = await openFive(server, track, 'cap');
       five[4]!.ws.terminate();
-      await waitFor('the slot to be released', () => server.app.connectionsPerIp.count('127.0.0.1') === 4);
+      await waitFor(
+        'the slot to be released',
+        async () => (await server.app.diagnostics.connectionsOf('127.0.0.1')) === 4,
+      );
       await track((await joinRoom(server.wsUrl, 'cap')).client).expectAlive();
     });
   });
@@ -154,11 +160,13 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
       assert.ok(capped < 50, `${capped} of 100 met the cap; most must have reached the handshake`);
       await waitFor(
         'every aborted handshake to release its count',
-        () => server.app.connectionsPerIp.size === 0 && server.app.gateway.connectionCount === 0,
+        () =>
+          server.app.diagnostics.trackedLimitEntries().connectionCaps === 0 &&
+          server.app.diagnostics.connections === 0,
       );
       await openFive(server, track, 'cap');
       await expectRefused(track(new TestClient(`${server.wsUrl}/ws/cap`)));
-      assert.equal(server.app.hub.localPeerCount, 5);
+      assert.equal(server.app.diagnostics.localPeers, 5);
     });
   });
 
@@ -192,7 +200,9 @@ describe('connection cap (MAX_CONNECTIONS_PER_IP=5)', () => {
         await Promise.all(aborts.slice(i, i + 6).map((run) => run()));
       await waitFor(
         'every count to be released',
-        () => server.app.connectionsPerIp.size === 0 && server.app.gateway.connectionCount === 0,
+        () =>
+          server.app.diagnostics.trackedLimitEntries().connectionCaps === 0 &&
+          server.app.diagnostics.connections === 0,
       );
       await openFive(server, track, 'tls-cap');
       await expectRefused(track(new TestClient(`${server.wsUrl}/ws/tls-cap`)));

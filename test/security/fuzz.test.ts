@@ -262,7 +262,7 @@ describe('fuzzing the WebSocket endpoint with fast-check', () => {
     );
     await waitFor(
       'the raw sockets to be released',
-      () => server.app.connectionsPerIp.count('127.0.0.3') === 0,
+      async () => (await server.app.diagnostics.connectionsOf('127.0.0.3')) === 0,
       5000,
     );
     await sender.client.expectAlive();

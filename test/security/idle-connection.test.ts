@@ -26,7 +26,9 @@ describe('connections that never speak (WEBSOCKET_TIMEOUT=1)', () => {
       assert.ok(elapsed < 2500, `dropped only after ${elapsed} ms`);
       await waitFor(
         'its count to be released',
-        () => server.app.connectionsPerIp.size === 0 && server.app.hub.localPeerCount === 0,
+        () =>
+          server.app.diagnostics.trackedLimitEntries().connectionCaps === 0 &&
+          server.app.diagnostics.localPeers === 0,
       );
     } finally {
       raw.socket.destroy();

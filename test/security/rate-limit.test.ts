@@ -34,7 +34,7 @@ describe('message rate limit (RATE_LIMIT_PER_MINUTE=60)', () => {
       );
       assert.ok(replies.length < 100, 'not every refused message is answered: the flood is cut off');
 
-      assert.ok((server.app.events.counts().get('rate_limited') ?? 0) >= 1);
+      assert.ok(server.app.diagnostics.securityEvents('rate_limited') >= 1);
       const logged = server.logs.find((l) => l.security_event === 'rate_limited');
       assert.equal(logged?.ip, '127.0.0.1');
     });

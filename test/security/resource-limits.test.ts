@@ -35,7 +35,7 @@ describe('WebSocket resource limits', () => {
         raw.socket.write(clientFrame(Opcode.Continuation, Buffer.alloc(600, 0x20), true));
         await reader.until('a close frame', () => reader.closeCode !== null);
         assert.equal(reader.closeCode, 1009);
-        assert.equal(server.app.events.counts().get('message_too_large'), 1);
+        assert.equal(server.app.diagnostics.securityEvents('message_too_large'), 1);
       } finally {
         raw.socket.destroy();
       }
@@ -110,7 +110,7 @@ describe('WebSocket resource limits', () => {
         await reader.until('the 4429 close', () => reader.closeCode !== null);
         assert.equal(reader.closeCode, 4429);
         await sleep(300); // the rest of the flood reaches the closing connection
-        const events = server.app.events.counts().get('rate_limited') ?? 0;
+        const events = server.app.diagnostics.securityEvents('rate_limited');
         assert.ok(events <= 2, `${events} rate_limited events for one flooding connection`);
       } finally {
         raw.socket.destroy();

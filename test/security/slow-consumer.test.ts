@@ -24,7 +24,7 @@ describe('slow consumers', () => {
       cleanup.push(() => slow.socket.destroy());
       assert.equal(slow.status, 101);
       slow.socket.pause();
-      await waitFor('the slow peer to join', () => server.app.hub.localPeerCount === 1);
+      await waitFor('the slow peer to join', () => server.app.diagnostics.localPeers === 1);
 
       // An honest peer reads everything but keeps nothing, so the test itself holds no flood in memory.
       const honest = new WebSocket(`${server.wsUrl}/ws/slow`, { localAddress: '127.0.0.2' });
@@ -39,7 +39,7 @@ describe('slow consumers', () => {
 
       const flooder = await joinRoom(server.wsUrl, 'slow', { localAddress: '127.0.0.3' });
       cleanup.push(() => flooder.client.ws.terminate());
-      await waitFor('all three to be in the room', () => server.app.hub.localPeerCount === 3);
+      await waitFor('all three to be in the room', () => server.app.diagnostics.localPeers === 3);
 
       const before = await measureMemory();
       const offer = JSON.stringify({
@@ -49,7 +49,10 @@ describe('slow consumers', () => {
       // How much the kernel buffers for the paused reader varies (TCP autotuning: up to ~36 MB here),
       // so flood until the server drops it, at least OFFERS and at most MAX_OFFERS times.
       let sent = 0;
-      while (sent < OFFERS || (sent < MAX_OFFERS && !server.app.events.counts().get('slow_consumer'))) {
+      while (
+        sent < OFFERS ||
+        (sent < MAX_OFFERS && !server.app.diagnostics.securityEvents('slow_consumer'))
+      ) {
         await new Promise<void>((resolve, reject) =>
           flooder.client.ws.send(offer, (error) => (error ? reject(error) : resolve())),
         );
@@ -60,21 +63,21 @@ describe('slow consumers', () => {
           await waitFor('the honest peer to keep up', () => honestOffers >= sent - 8, 10_000);
       }
       await flooder.client.expectAlive();
-      const dropEvents = server.app.events.counts().get('slow_consumer') ?? 0;
+      const dropEvents = server.app.diagnostics.securityEvents('slow_consumer');
       await waitFor(
-        `the slow peer to be dropped (${sent} offers sent, ${dropEvents} slow_consumer events, slowLeft ${slowLeft}, peers ${server.app.hub.localPeerCount})`,
-        () => slowLeft && server.app.hub.localPeerCount === 2,
+        `the slow peer to be dropped (${sent} offers sent, ${dropEvents} slow_consumer events, slowLeft ${slowLeft}, peers ${server.app.diagnostics.localPeers})`,
+        () => slowLeft && server.app.diagnostics.localPeers === 2,
         10_000,
       );
       await waitFor('the honest peer to read the whole flood', () => honestOffers === sent, 30_000);
       const after = await measureMemory();
 
       assert.equal(
-        server.app.events.counts().get('slow_consumer'),
+        server.app.diagnostics.securityEvents('slow_consumer'),
         1,
         'one slow_consumer event, the socket is gone',
       );
-      assert.equal(server.app.gateway.connectionCount, 2);
+      assert.equal(server.app.diagnostics.connections, 2);
       const growth = after.heapUsed + after.offHeap - (before.heapUsed + before.offHeap);
       const flood = (sent * SDP_BYTES) / MiB;
       console.log(`slow consumer: flood ${flood.toFixed(0)} MiB; ${describeGrowth(before, after)}`);

@@ -46,17 +46,15 @@ describe('soak', () => {
         return { connections: body.connections, rooms: body.rooms };
       };
       const tables = async () => {
-        app.ipRate.sweep();
-        app.authFailures.sweep();
+        const tracked = app.diagnostics.trackedLimitEntries();
         return {
           health: await health(),
-          connectionCount: app.gateway.connectionCount,
-          rooms: (await app.broker.rooms()).length,
-          localPeers: app.hub.localPeerCount,
-          localRooms: app.hub.localRoomCount,
-          connectionsPerIp: app.connectionsPerIp.size,
-          ipRate: app.ipRate.size,
-          authFailureIps: app.authFailures.trackedIps,
+          connectionCount: app.diagnostics.connections,
+          localPeers: app.diagnostics.localPeers,
+          localRooms: app.diagnostics.localRooms,
+          connectionsPerIp: tracked.connectionCaps,
+          ipRate: tracked.ipRates,
+          authFailureIps: tracked.authFailureIps,
         };
       };
       const baseline = await tables();
@@ -86,7 +84,7 @@ describe('soak', () => {
           }
           await client.next('joined', 10_000);
           joined += 1;
-          peakConnections = Math.max(peakConnections, app.gateway.connectionCount);
+          peakConnections = Math.max(peakConnections, app.diagnostics.connections);
           await client.expectAlive();
           client.close();
           const closed = await closedWithin(client);

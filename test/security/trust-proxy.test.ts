@@ -35,8 +35,12 @@ describe('X-Forwarded-For and TRUST_PROXY', () => {
     await withServer({}, async (server, track) => {
       for (let i = 1; i <= 5; i += 1) track(await joinVia(server, '127.0.0.1', `198.51.100.${i}`));
       track(await expectCapped(server, '127.0.0.1', '198.51.100.99'));
-      assert.equal(server.app.connectionsPerIp.count('127.0.0.1'), 5);
-      assert.equal(server.app.connectionsPerIp.size, 1, 'no forwarded address was counted');
+      assert.equal(await server.app.diagnostics.connectionsOf('127.0.0.1'), 5);
+      assert.equal(
+        server.app.diagnostics.trackedLimitEntries().connectionCaps,
+        1,
+        'no forwarded address was counted',
+      );
     });
   });
 
@@ -68,10 +72,10 @@ describe('X-Forwarded-For and TRUST_PROXY', () => {
       track(await joinVia(server, '127.0.0.1', '198.51.100.2'));
       // A client-written prefix is ignored: the right-most untrusted entry counts.
       track(await joinVia(server, '127.0.0.1', '198.51.100.1, 198.51.100.3'));
-      assert.equal(server.app.connectionsPerIp.count('198.51.100.1'), 5);
-      assert.equal(server.app.connectionsPerIp.count('198.51.100.2'), 1);
-      assert.equal(server.app.connectionsPerIp.count('198.51.100.3'), 1);
-      assert.equal(server.app.connectionsPerIp.count('127.0.0.1'), 0);
+      assert.equal(await server.app.diagnostics.connectionsOf('198.51.100.1'), 5);
+      assert.equal(await server.app.diagnostics.connectionsOf('198.51.100.2'), 1);
+      assert.equal(await server.app.diagnostics.connectionsOf('198.51.100.3'), 1);
+      assert.equal(await server.app.diagnostics.connectionsOf('127.0.0.1'), 0);
     });
   });
 
@@ -79,8 +83,8 @@ describe('X-Forwarded-For and TRUST_PROXY', () => {
     await withServer({ TRUST_PROXY: '127.0.0.1' }, async (server, track) => {
       for (let i = 1; i <= 5; i += 1) track(await joinVia(server, '127.0.0.2', `198.51.100.${i}`));
       track(await expectCapped(server, '127.0.0.2', '198.51.100.99'));
-      assert.equal(server.app.connectionsPerIp.count('127.0.0.2'), 5);
-      assert.equal(server.app.connectionsPerIp.size, 1);
+      assert.equal(await server.app.diagnostics.connectionsOf('127.0.0.2'), 5);
+      assert.equal(server.app.diagnostics.trackedLimitEntries().connectionCaps, 1);
     });
   });
 
@@ -90,8 +94,8 @@ describe('X-Forwarded-For and TRUST_PROXY', () => {
         for (let i = 0; i < 5; i += 1) track(await joinVia(server, '127.0.0.1', '198.51.100.7'));
         track(await expectCapped(server, '127.0.0.1', '198.51.100.7'));
         track(await joinVia(server, '127.0.0.1', '198.51.100.8'));
-        assert.equal(server.app.connectionsPerIp.count('198.51.100.7'), 5);
-        assert.equal(server.app.connectionsPerIp.count('127.0.0.1'), 0);
+        assert.equal(await server.app.diagnostics.connectionsOf('198.51.100.7'), 5);
+        assert.equal(await server.app.diagnostics.connectionsOf('127.0.0.1'), 0);
       });
     });
   }
@@ -99,8 +103,8 @@ describe('X-Forwarded-For and TRUST_PROXY', () => {
   test('with TRUST_PROXY=1 a client-written entry in front of the proxy’s is ignored', async () => {
     await withServer({ TRUST_PROXY: '1' }, async (server, track) => {
       track(await joinVia(server, '127.0.0.1', '6.6.6.6, 198.51.100.9'));
-      assert.equal(server.app.connectionsPerIp.count('198.51.100.9'), 1);
-      assert.equal(server.app.connectionsPerIp.count('6.6.6.6'), 0);
+      assert.equal(await server.app.diagnostics.connectionsOf('198.51.100.9'), 1);
+      assert.equal(await server.app.diagnostics.connectionsOf('6.6.6.6'), 0);
     });
   });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Broker } from '../../src/cluster/broker.js';
 import { MemoryBroker } from '../../src/cluster/memory-broker.js';
+import type { Broker } from '../../src/signaling/broker.js';
 import type { ClientMessage } from '../../src/signaling/protocol.js';
 import type { RoomId } from '../../src/signaling/room-id.js';
 import { SignalingHub } from '../../src/signaling/signaling-hub.js';

@@ -1,20 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type ClientAddressResolver, limitKey } from '../security/client-address.js';
-import type { AuthFailureStore } from '../security/limit-stores.js';
-import type { SecurityEvents } from '../security/security-events.js';
-import { describeIssues } from '../transport/http-errors.js';
-import { authenticateRequest, type RequestAuthDeps } from '../transport/request-auth.js';
-import { verifyDummyPassword, verifyPassword } from './password-hasher.js';
-import type { TokenService } from './tokens.js';
-import { MAX_PASSWORD_BYTES, USERNAME_PATTERN, type UserStore } from './user-store.js';
+import { verifyDummyPassword, verifyPassword } from '../auth/password-hasher.js';
+import type { TokenService } from '../auth/tokens.js';
+import { MAX_PASSWORD_BYTES, USERNAME_PATTERN, type UserStore } from '../auth/user-store.js';
+import { describeIssues } from './http-errors.js';
+import { authenticateRequest, type RequestAuthDeps } from './request-auth.js';
 
-export interface LoginRouteDeps {
+export interface LoginRouteDeps extends RequestAuthDeps {
   readonly tokens: TokenService;
   readonly users: UserStore;
-  readonly authFailures: AuthFailureStore;
-  readonly addresses: ClientAddressResolver;
-  readonly events: SecurityEvents;
 }
 
 const loginBody = z.object({
@@ -34,27 +28,24 @@ const INVALID_CREDENTIALS = 'invalid username or password';
  * same 401 text after the same hashing work; blocked IPs and throttled usernames get 429 with
  * `Retry-After` before any password is checked.
  */
-export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps & RequestAuthDeps): void {
+export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps): void {
   app.post('/auth/login', async (request, reply) => {
-    const ip = deps.addresses.resolve(request.raw.socket.remoteAddress, request.headers['x-forwarded-for']);
-    const ipKey = limitKey(ip);
-    const ipGate = await deps.authFailures.checkIp(ipKey);
-    if (!ipGate.allowed) {
-      deps.events.emit('ip_blocked', { ip, reason: 'login refused while blocked' });
+    const client = deps.addresses.fromRequest(request.raw);
+    const blocked = await deps.guard.blockedFor(client, 'login refused while blocked');
+    if (blocked !== null) {
       return reply
         .code(429)
-        .header('Retry-After', String(ipGate.retryAfterSeconds))
+        .header('Retry-After', String(blocked))
         .send({ detail: 'too many failed login attempts; try again later' });
     }
     const parsed = loginBody.safeParse(request.body);
     if (!parsed.success) return reply.code(422).send({ detail: describeIssues(parsed.error) });
     const { username, password } = parsed.data;
-    const userGate = await deps.authFailures.checkUsername(username);
-    if (!userGate.allowed) {
-      deps.events.emit('auth_failed', { ip, user: username, reason: 'username throttled' });
+    const throttled = await deps.guard.throttledFor(client, username);
+    if (throttled !== null) {
       return reply
         .code(429)
-        .header('Retry-After', String(userGate.retryAfterSeconds))
+        .header('Retry-After', String(throttled))
         .send({ detail: 'too many failed login attempts for this account; try again later' });
     }
     const user = deps.users.find(username);
@@ -63,14 +54,16 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps &
         ? await verifyPassword(user.passwordHash, password)
         : await verifyDummyPassword(password);
     if (!valid || !user) {
-      const blocked = await deps.authFailures.recordFailure(ipKey, username);
-      deps.events.emit('auth_failed', { ip, user: username, reason: 'login: invalid credentials' });
-      if (blocked) deps.events.emit('ip_blocked', { ip, reason: 'too many authentication failures' });
+      await deps.guard.recordFailure(client, {
+        user: username,
+        throttleUsername: username,
+        reason: 'login: invalid credentials',
+      });
       return reply.code(401).send({ detail: INVALID_CREDENTIALS });
     }
-    await deps.authFailures.recordSuccess(username);
+    await deps.guard.recordSuccess(username);
     const issued = await deps.tokens.issue(user.username, user.role);
-    request.log.info({ ip, user: user.username }, 'login succeeded');
+    request.log.info({ ip: client.ip, user: user.username }, 'login succeeded');
     return { access_token: issued.token, token_type: 'bearer', expires_in: issued.expiresIn };
   });
 

@@ -1,5 +1,5 @@
-import type { EncodedRelay, PeerId } from '../signaling/protocol.js';
-import type { RoomId } from '../signaling/room-id.js';
+import type { EncodedRelay, PeerId } from './protocol.js';
+import type { RoomId } from './room-id.js';
 
 /** A peer as every instance of the fleet knows it. */
 export interface MemberInfo {

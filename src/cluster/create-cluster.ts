@@ -1,0 +1,86 @@
+import type { Config } from '../config/config.js';
+import type { LimitStores } from '../security/limit-stores.js';
+import {
+  createLocalLimitStores,
+  type LimitConfig,
+  type LocalLimitStores,
+} from '../security/local-limit-stores.js';
+import type { Broker } from '../signaling/broker.js';
+import { MemoryBroker } from './memory-broker.js';
+
+/** Where rooms live and where limits are counted, chosen together from the configuration. */
+export interface Cluster {
+  readonly broker: Broker;
+  /** The limit stores in force: shared through Redis in a fleet, else the local ones. */
+  readonly limits: LimitStores;
+  /** This instance's own tables (the limits alone, or the fallback when Redis fails). */
+  readonly local: LocalLimitStores;
+}
+
+export type ClusterConfig = LimitConfig & Pick<Config, 'redisUrl' | 'redisKeyPrefix'>;
+
+export interface ClusterOptions {
+  readonly now?: () => number;
+  /** A broker (Redis) error outside any request: connection loss, heartbeat, reaping. */
+  readonly onBrokerError?: (error: unknown, context: string) => void;
+  /** A shared limit store failed and the local one answered instead. */
+  readonly onLimitFallback?: (error: unknown, context: string) => void;
+}
+
+/** Thrown when the configured broker cannot be reached at start-up; the message is one line. */
+export class BrokerUnavailableError extends Error {
+  override readonly name = 'BrokerUnavailableError';
+}
+
+/**
+ * The one place that knows Redis exists. Without `REDIS_URL`: the in-process MemoryBroker and local
+ * limits. With it: the RedisBroker shared by every instance and limits counted in Redis (one
+ * connection pool for both). An unreachable Redis stops start-up instead of silently running a
+ * single isolated instance. Redis code is loaded only when it is configured.
+ */
+export async function createCluster(config: ClusterConfig, options: ClusterOptions = {}): Promise<Cluster> {
+  const now = options.now ?? Date.now;
+  const local = createLocalLimitStores(config, now);
+  if (config.redisUrl === null) return { broker: new MemoryBroker(now), limits: local, local };
+
+  const [{ RedisBroker }, { createRedisLimitStores }] = await Promise.all([
+    import('./redis-broker.js'),
+    import('./redis-limit-stores.js'),
+  ]);
+  const url = config.redisUrl;
+  const broker = await RedisBroker.connect({
+    url,
+    prefix: config.redisKeyPrefix,
+    now,
+    ...(options.onBrokerError ? { onError: options.onBrokerError } : {}),
+  }).catch((error: Error) => {
+    throw new BrokerUnavailableError(`cannot reach Redis at ${redactCredentials(url)}: ${error.message}`);
+  });
+  const limits = createRedisLimitStores({
+    redis: broker.client,
+    prefix: config.redisKeyPrefix,
+    instanceId: broker.instanceId,
+    rate: { perMinute: config.rateLimitPerMinute, burst: config.rateLimitBurst },
+    maxConnectionsPerIp: config.maxConnectionsPerIp,
+    auth: {
+      maxFailures: config.authMaxFailures,
+      windowSeconds: config.authFailureWindow,
+      blockSeconds: config.authBlockSeconds,
+    },
+    local,
+    now,
+    onError: options.onLimitFallback ?? (() => {}),
+  });
+  return { broker, limits, local };
+}
+
+/** `redis://user:secret@host` → `redis://user:***@host`, for error messages and logs. */
+export function redactCredentials(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<invalid url>';
+  }
+}

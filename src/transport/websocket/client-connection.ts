@@ -1,0 +1,91 @@
+import { WebSocket } from 'ws';
+import type { ClientAddress } from '../../security/client-address.js';
+import type { SecurityEvents } from '../../security/security-events.js';
+import { closeReason } from '../../signaling/errors.js';
+
+/** Relays may be UTF-8 bytes; they still go out as text frames. */
+const TEXT_FRAME = { binary: false } as const;
+
+/** How a dialect says goodbye before the close frame (some clients ignore close codes). */
+export type Farewell = (connection: ClientConnection, code: number, reason: string) => void;
+
+/**
+ * One open WebSocket and what every dialect shares about it: who it is (address, user, token
+ * expiry), when it was last heard from, and how it is written to and closed. Sending never throws
+ * and never buffers without bound: a client whose unsent data passes `sendBufferLimit` is too slow
+ * to keep and is terminated (a `slow_consumer` event).
+ */
+export class ClientConnection {
+  readonly ws: WebSocket;
+  readonly client: ClientAddress;
+  username: string | null = null;
+  /** Token expiry in ms since the epoch, or null without a token. */
+  tokenExpiresAt: number | null = null;
+  /** For log lines and security events once the dialect knows them. */
+  room: string | undefined;
+  peerId: string | undefined;
+  lastSeen: number;
+  pingOutstanding = false;
+  farewell: Farewell | null = null;
+  readonly #sendBufferLimit: number;
+  readonly #events: SecurityEvents;
+
+  constructor(
+    ws: WebSocket,
+    client: ClientAddress,
+    now: number,
+    sendBufferLimit: number,
+    events: SecurityEvents,
+  ) {
+    this.ws = ws;
+    this.client = client;
+    this.lastSeen = now;
+    this.#sendBufferLimit = sendBufferLimit;
+    this.#events = events;
+  }
+
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends one text frame (a JSON string or its UTF-8 bytes); dropped silently once closing. */
+  send(frame: string | Uint8Array): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.#sendBufferLimit) {
+      this.#events.emit('slow_consumer', this.eventFields());
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(frame, TEXT_FRAME);
+  }
+
+  /** Closes with `code` after the dialect's farewell; the reason is trimmed to what a close frame holds. */
+  close(code: number, reason: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.farewell?.(this, code, reason);
+    closeSocket(this.ws, code, reason);
+  }
+
+  /** Ends the TCP connection without a closing handshake (dead or abusive peers). */
+  terminate(): void {
+    this.ws.terminate();
+  }
+
+  /** A sign of life: any frame, ping or pong. */
+  markAlive(now: number): void {
+    this.lastSeen = now;
+    this.pingOutstanding = false;
+  }
+
+  /** The fields every security event about this connection carries. */
+  eventFields(): { ip: string; user: string | null; room: string | undefined; peer: string | undefined } {
+    return { ip: this.client.ip, user: this.username, room: this.room, peer: this.peerId };
+  }
+}
+
+/** Closes a socket that may still be paused from the handshake checks or not yet open. */
+export function closeSocket(ws: WebSocket, code: number, reason: string): void {
+  // A socket paused during the join checks must read again, or the closing handshake never completes.
+  if (ws.isPaused) ws.resume();
+  if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING)
+    ws.close(code, closeReason(reason));
+}

@@ -1,0 +1,72 @@
+import type { Logger } from 'pino';
+import { CloseCode } from '../../signaling/errors.js';
+import type { ClientConnection } from './client-connection.js';
+
+export interface LivenessMonitorDeps {
+  /** Seconds without any sign of life before a connection is dropped (`WEBSOCKET_TIMEOUT`). */
+  readonly timeoutSeconds: number;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+/**
+ * Liveness and token expiry of every tracked connection, on one timer instead of one per socket.
+ * A connection silent for half the timeout gets a WebSocket ping; silent for the whole timeout it is
+ * terminated; one whose token has expired unrefreshed is closed with 4401. The tick is a quarter of
+ * the timeout (between 100 ms and 5 s), so no connection outlives its timeout by more than one tick.
+ */
+export class LivenessMonitor {
+  readonly #deps: LivenessMonitorDeps;
+  readonly #connections = new Set<ClientConnection>();
+  readonly #timeoutMs: number;
+  #ticker: NodeJS.Timeout | null = null;
+
+  constructor(deps: LivenessMonitorDeps) {
+    this.#deps = deps;
+    this.#timeoutMs = deps.timeoutSeconds * 1000;
+  }
+
+  /** Starts the ticker; it does not keep the process alive. */
+  start(): void {
+    const tickMs = Math.min(5000, Math.max(100, Math.floor(this.#timeoutMs / 4)));
+    this.#ticker = setInterval(() => this.tick(), tickMs);
+    this.#ticker.unref();
+  }
+
+  stop(): void {
+    if (this.#ticker) clearInterval(this.#ticker);
+    this.#ticker = null;
+  }
+
+  track(connection: ClientConnection): void {
+    this.#connections.add(connection);
+  }
+
+  untrack(connection: ClientConnection): void {
+    this.#connections.delete(connection);
+  }
+
+  /** The tracked connections (joined sessions), for shutdown. */
+  get connections(): ReadonlySet<ClientConnection> {
+    return this.#connections;
+  }
+
+  /** One pass over every connection; the ticker calls it. */
+  tick(): void {
+    const now = this.#deps.now();
+    for (const c of this.#connections) {
+      if (c.tokenExpiresAt !== null && now >= c.tokenExpiresAt) {
+        c.close(CloseCode.Unauthorized, 'token expired');
+        continue;
+      }
+      const idle = now - c.lastSeen;
+      if (idle >= this.#timeoutMs) {
+        this.#deps.log.info({ ip: c.client.ip, room: c.room, peer: c.peerId }, 'connection timed out');
+        c.terminate();
+      } else if (idle >= this.#timeoutMs / 2 && !c.pingOutstanding) {
+        c.pingOutstanding = true;
+        c.ws.ping();
+      }
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from 'pino';
+import type { RawData } from 'ws';
+import { bearerToken } from '../../auth/tokens.js';
+import type { SecurityEvents } from '../../security/security-events.js';
+import { CloseCode, ErrorCode } from '../../signaling/errors.js';
+import type { Peer } from '../../signaling/peer.js';
+import { type AuthMessage, parseClientMessage } from '../../signaling/protocol.js';
+import { parseRoomId, type RoomId } from '../../signaling/room-id.js';
+import type { SignalingHub } from '../../signaling/signaling-hub.js';
+import type { ClientConnection } from './client-connection.js';
+import type { ConnectionAuth } from './connection-auth.js';
+import type { Dialect, DialectRequest, DialectSession } from './dialect.js';
+
+const PATH_PREFIX = '/ws/';
+
+export interface SignalingDialectDeps {
+  readonly hub: SignalingHub;
+  readonly auth: ConnectionAuth;
+  readonly events: SecurityEvents;
+  readonly log: Logger;
+  readonly randomId: () => string;
+}
+
+/**
+ * The contract's own dialect (CONTRACT.md, "WebSocket"): `/ws/{room_id}`, the token as `?token=` or
+ * `Authorization: Bearer`, JSON text messages validated by the protocol module, refusals as
+ * `{type:"error"}` and close codes. Each connection is one `Peer` of the signaling hub.
+ */
+export class SignalingDialect implements Dialect {
+  readonly #deps: SignalingDialectDeps;
+
+  constructor(deps: SignalingDialectDeps) {
+    this.#deps = deps;
+  }
+
+  serves(path: string): boolean {
+    return path.startsWith(PATH_PREFIX);
+  }
+
+  token(req: IncomingMessage): string | null {
+    const header = bearerToken(req.headers.authorization);
+    if (header !== null) return header;
+    const query = (req.url ?? '').split('?')[1];
+    if (!query) return null;
+    return new URLSearchParams(query).get('token') || null;
+  }
+
+  request(_req: IncomingMessage, path: string): DialectRequest {
+    const roomId = decodeRoomId(path.slice(PATH_PREFIX.length));
+    if (roomId === null) {
+      return {
+        ok: false,
+        code: CloseCode.InvalidRoom,
+        reason: 'invalid room id',
+        event: 'invalid_room',
+        detail: path,
+      };
+    }
+    return { ok: true, open: (connection) => this.#join(connection, roomId) };
+  }
+
+  async #join(connection: ClientConnection, roomId: RoomId): Promise<DialectSession | null> {
+    const { hub, log, events } = this.#deps;
+    connection.room = roomId;
+    const peer = peerOf(connection, this.#deps.randomId());
+    connection.peerId = peer.id;
+    const result = await hub.join(roomId, peer);
+    if (!result.ok) {
+      if (result.reason === 'room_full') {
+        events.emit('room_full', { ip: connection.client.ip, user: connection.username, room: roomId });
+        connection.close(CloseCode.RoomFull, 'room full');
+      } else {
+        connection.close(CloseCode.TryAgainLater, 'rooms unavailable, try again later');
+      }
+      return null;
+    }
+    if (!connection.isOpen) {
+      // Closed while joining: nobody else will make this peer leave.
+      void hub.leave(roomId, peer);
+      return null;
+    }
+    log.info(
+      { ip: connection.client.ip, user: connection.username, room: roomId, peer: peer.id },
+      'peer joined',
+    );
+    return new SignalingSession(this.#deps, connection, roomId, peer);
+  }
+}
+
+/** One joined peer: its frames go to the hub, its refusals back as `{type:"error"}`. */
+class SignalingSession implements DialectSession {
+  readonly #deps: SignalingDialectDeps;
+  readonly #connection: ClientConnection;
+  readonly #roomId: RoomId;
+  readonly #peer: Peer;
+
+  constructor(deps: SignalingDialectDeps, connection: ClientConnection, roomId: RoomId, peer: Peer) {
+    this.#deps = deps;
+    this.#connection = connection;
+    this.#roomId = roomId;
+    this.#peer = peer;
+  }
+
+  receive(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.#refuse(ErrorCode.InvalidMessage, 'binary frames are not accepted; send JSON text');
+      return;
+    }
+    const parsed = parseClientMessage(data.toString());
+    if (!parsed.ok) {
+      this.#refuse(parsed.code, parsed.message);
+      return;
+    }
+    if (parsed.message.type === 'auth') {
+      void this.#refreshToken(parsed.message);
+      return;
+    }
+    this.#deps.hub.receive(
+      this.#roomId,
+      this.#peer,
+      parsed.message,
+      parsed.exact ? toBytes(data) : undefined,
+    );
+  }
+
+  rateLimited(): void {
+    this.#peer.send({
+      type: 'error',
+      code: ErrorCode.RateLimited,
+      message: 'rate limit exceeded; message dropped',
+    });
+  }
+
+  closed(code: number): void {
+    const c = this.#connection;
+    this.#deps.log.info(
+      { ip: c.client.ip, user: c.username, room: this.#roomId, peer: this.#peer.id, code },
+      'peer left',
+    );
+    void this.#deps.hub.leave(this.#roomId, this.#peer);
+  }
+
+  #refuse(code: ErrorCode, message: string): void {
+    this.#deps.events.emit('invalid_message', { ...this.#connection.eventFields(), reason: code });
+    this.#peer.send({ type: 'error', code, message });
+  }
+
+  async #refreshToken(message: AuthMessage): Promise<void> {
+    const result = await this.#deps.auth.refresh(this.#connection, message.token);
+    if (result.ok) this.#peer.send({ type: 'auth_ok', expires_in: result.expiresIn });
+    else if (!result.closed)
+      this.#peer.send({
+        type: 'error',
+        code: ErrorCode.InvalidMessage,
+        message: `token refused: ${result.reason}`,
+      });
+  }
+}
+
+/** The hub's view of a connection: sending never throws, closing goes through the connection. */
+function peerOf(connection: ClientConnection, id: string): Peer {
+  return {
+    id,
+    username: connection.username,
+    send: (message) => connection.send(JSON.stringify(message)),
+    sendEncoded: (json) => connection.send(json),
+    close: (code, reason) => connection.close(code, reason),
+  };
+}
+
+/** ws hands text frames over as one Buffer (fragments already joined); the other forms are rare. */
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+function decodeRoomId(segment: string): RoomId | null {
+  try {
+    return parseRoomId(decodeURIComponent(segment));
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,194 @@
+import type { Server as HttpServer, IncomingMessage } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { Config } from '../../config/config.js';
+import type { ClientAddress } from '../../security/client-address.js';
+import type { OriginPolicy } from '../../security/origin-policy.js';
+import type { SecurityEvents } from '../../security/security-events.js';
+import { CloseCode } from '../../signaling/errors.js';
+import { ClientConnection } from './client-connection.js';
+import type { ConnectionAuth } from './connection-auth.js';
+import type { Dialect, DialectSession } from './dialect.js';
+import type { LivenessMonitor } from './liveness-monitor.js';
+import type { MessageAdmission } from './message-admission.js';
+import type { UpgradeAdmission } from './upgrade-admission.js';
+import { refuseUpgrade } from './upgrade-refusal.js';
+
+/** A client whose unsent data passes this is too slow to keep: dropped instead of buffered. */
+const MIN_SEND_BUFFER_BYTES = 1024 * 1024;
+/**
+ * Fragments one message may arrive in. Browsers send a message in one frame; each buffered fragment
+ * costs ~100 bytes of heap, so ws's default (16,384) let a 48 KB message hold ~2 MB.
+ */
+const MAX_FRAGMENTS_PER_MESSAGE = 256;
+
+/** The parts of the gateway, each owning one job; built by `buildApp`. */
+export interface WebSocketGatewayDeps {
+  readonly config: Pick<Config, 'maxMessageBytes'>;
+  /** Whether the server speaks TLS: the scheme of its own origin. */
+  readonly secure: boolean;
+  readonly dialects: readonly Dialect[];
+  readonly admission: UpgradeAdmission;
+  readonly auth: ConnectionAuth;
+  readonly messages: MessageAdmission;
+  readonly liveness: LivenessMonitor;
+  readonly origins: OriginPolicy;
+  readonly events: SecurityEvents;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+/**
+ * Accepts WebSocket upgrades of the HTTP(S) server and runs each connection through the same steps
+ * whatever its dialect: upgrade admission (IP block, connection cap: HTTP 429), the WebSocket
+ * handshake, origin (4403), what the dialect addresses (e.g. room id: 4400), the token (4401), then
+ * the dialect's session with every frame passing the rate limits, liveness and slow-consumer
+ * checks. On `close` every connection gets 1001.
+ */
+export class WebSocketGateway {
+  readonly #deps: WebSocketGatewayDeps;
+  readonly #wss: WebSocketServer;
+  readonly #sendBufferLimit: number;
+  #sockets = 0;
+  #accepting = true;
+
+  constructor(deps: WebSocketGatewayDeps) {
+    this.#deps = deps;
+    this.#sendBufferLimit = Math.max(MIN_SEND_BUFFER_BYTES, deps.config.maxMessageBytes * 16);
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      // maxPayload bounds a whole message, fragments included (ws counts the total across frames).
+      maxPayload: deps.config.maxMessageBytes,
+      maxFragments: MAX_FRAGMENTS_PER_MESSAGE,
+      perMessageDeflate: false,
+      skipUTF8Validation: false,
+    });
+  }
+
+  /** Open WebSocket connections (joined or still being checked). */
+  get connectionCount(): number {
+    return this.#sockets;
+  }
+
+  /** Starts handling upgrades on `server` and the liveness ticker. */
+  attach(server: HttpServer | HttpsServer): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.#onUpgrade(req, socket, head),
+    );
+    this.#deps.liveness.start();
+  }
+
+  /**
+   * Stops accepting, closes every WebSocket with 1001 and resolves when all are gone, terminating
+   * those still open after `graceMs`.
+   */
+  async close(graceMs: number): Promise<void> {
+    this.#accepting = false;
+    this.#deps.liveness.stop();
+    const open = [...this.#deps.liveness.connections];
+    const closed = open.map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())));
+    for (const c of open) c.close(CloseCode.GoingAway, 'server shutting down');
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, graceMs);
+    });
+    await Promise.race([Promise.all(closed), deadline]);
+    clearTimeout(timer);
+    for (const c of this.#deps.liveness.connections) c.terminate();
+    this.#wss.close();
+  }
+
+  #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => {});
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const dialect = this.#deps.dialects.find((d) => d.serves(path));
+    if (!dialect) {
+      refuseUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (!this.#accepting) {
+      refuseUpgrade(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
+      return;
+    }
+    this.#deps.admission.admit(req, socket).then(
+      (client) => {
+        if (client === null) return;
+        this.#wss.handleUpgrade(req, socket, head, (ws) => {
+          void this.#onSocket(ws, req, client, dialect, path);
+        });
+      },
+      (error: unknown) => {
+        this.#deps.log.error({ err: error }, 'upgrade failed');
+        socket.destroy();
+      },
+    );
+  }
+
+  async #onSocket(
+    ws: WebSocket,
+    req: IncomingMessage,
+    client: ClientAddress,
+    dialect: Dialect,
+    path: string,
+  ): Promise<void> {
+    const { events, liveness, now } = this.#deps;
+    this.#sockets += 1;
+    ws.pause();
+    const connection = new ClientConnection(ws, client, now(), this.#sendBufferLimit, events);
+    connection.farewell = dialect.farewell ?? null;
+    let session: DialectSession | null = null;
+    ws.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        events.emit('message_too_large', { ip: client.ip, room: connection.room, peer: connection.peerId });
+      } else {
+        this.#deps.log.debug({ ip: client.ip, err: error.message }, 'websocket error');
+      }
+    });
+    ws.once('close', (code: number) => {
+      this.#sockets -= 1;
+      liveness.untrack(connection);
+      session?.closed(code);
+    });
+
+    const origin = req.headers.origin;
+    if (!this.#deps.origins.allows(origin, this.#ownOrigin(req))) {
+      events.emit('origin_rejected', { ip: client.ip, reason: `origin ${truncate(origin ?? '', 100)}` });
+      connection.close(CloseCode.OriginRejected, 'origin not allowed');
+      return;
+    }
+    const request = dialect.request(req, path);
+    if (!request.ok) {
+      events.emit(request.event, { ip: client.ip, reason: truncate(request.detail, 100) });
+      connection.close(request.code, request.reason);
+      return;
+    }
+    if (!(await this.#deps.auth.authenticate(connection, dialect.token(req)))) return;
+    if (!connection.isOpen) return;
+
+    session = await request.open(connection);
+    if (session === null) return;
+    const gate = this.#deps.messages.gate(connection, session);
+    liveness.track(connection);
+    ws.on('message', (data: RawData, isBinary: boolean) => {
+      // Once the server has sent its close (4401, 4429, ...) nothing more from this client is relayed.
+      if (!connection.isOpen) return;
+      connection.markAlive(now());
+      gate.receive(data, isBinary);
+    });
+    ws.on('pong', () => connection.markAlive(now()));
+    ws.on('ping', () => connection.markAlive(now()));
+    ws.resume();
+  }
+
+  #ownOrigin(req: IncomingMessage): string | null {
+    const host = req.headers.host;
+    return host ? `${this.#deps.secure ? 'https' : 'http'}://${host}` : null;
+  }
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
