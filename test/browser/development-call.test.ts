@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CallPage } from './call-page.js';
-import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
+import { CallPage } from '../helpers/call-page.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from '../helpers/chromium.js';
 
 // No STUN: the peers must find each other through host candidates alone.
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
-import { CallPage } from './call-page.js';
-import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
+import { CallPage } from '../helpers/call-page.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from '../helpers/chromium.js';
 
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
 

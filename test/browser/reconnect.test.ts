@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { CallPage } from '../helpers/call-page.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from '../helpers/chromium.js';
 import { startServer } from '../helpers/server.js';
-import { CallPage } from './call-page.js';
-import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
 
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
 

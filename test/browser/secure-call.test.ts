@@ -3,9 +3,9 @@ import { dirname } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser } from 'playwright-core';
+import { CallPage } from '../helpers/call-page.js';
+import { chromiumMissing, newContext, useBrowserAndServer } from '../helpers/chromium.js';
 import type { RunningServer } from '../helpers/server.js';
-import { CallPage } from './call-page.js';
-import { chromiumMissing, newContext, useBrowserAndServer } from './chromium.js';
 
 const ENV = {
   REQUIRE_HTTPS: 'true',

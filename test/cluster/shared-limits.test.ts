@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
+import { login } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
 
@@ -19,15 +20,6 @@ async function fleet(env: Record<string, string>): Promise<[RunningServer, Runni
     USERS_FILE: one.config.usersFile,
   });
   return [one, two];
-}
-
-async function login(url: string, username: string, password: string): Promise<number> {
-  const res = await fetch(`${url}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-  });
-  return res.status;
 }
 
 describe('limits shared by a fleet through Redis', {
@@ -70,8 +62,8 @@ describe('limits shared by a fleet through Redis', {
   test('an IP blocked for failed logins on one instance is blocked on the other, right password or not', async () => {
     const [one, two] = await fleet({ AUTH_MAX_FAILURES: '3', DEBUG: 'true' });
     try {
-      for (let i = 0; i < 3; i += 1) assert.equal(await login(one.url, 'user1', 'wrong'), 401);
-      assert.equal(await login(two.url, 'user1', 'password123'), 429);
+      for (let i = 0; i < 3; i += 1) assert.equal((await login(one, 'user1', 'wrong')).status, 401);
+      assert.equal((await login(two, 'user1', 'password123')).status, 429);
       const upgrade = new TestClient(`${two.wsUrl}/ws/blocked`);
       assert.equal((await upgrade.closed).code, -429);
     } finally {

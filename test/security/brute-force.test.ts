@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { closedWithin, sleep } from '../helpers/measure.js';
+import { httpRequest } from '../helpers/raw-socket.js';
+import { type Answer, login } from '../helpers/secure.js';
 import { type RunningServer, withServer as withTestServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
-import { closedWithin, sleep } from './measure.js';
-import { type HttpAnswer, httpRequest, login } from './raw-socket.js';
 
 const LIMITS = {
   AUTH_MAX_FAILURES: '3',
@@ -15,15 +16,15 @@ const LIMITS = {
 
 const withServer: typeof withTestServer = (env, body) => withTestServer({ ...LIMITS, ...env }, body);
 
-function retryAfterSeconds(answer: HttpAnswer | TestClient): number {
+function retryAfterSeconds(answer: Answer | TestClient): number {
   const value = 'httpHeaders' in answer ? answer.httpHeaders['retry-after'] : answer.headers['retry-after'];
   assert.match(String(value), /^[1-9]\d*$/, `Retry-After: ${value}`);
   return Number(value);
 }
 
-function tokenOf(answer: HttpAnswer): string {
-  assert.equal(answer.status, 200, answer.body);
-  return (JSON.parse(answer.body) as { access_token: string }).access_token;
+function tokenOf(answer: Answer): string {
+  assert.equal(answer.status, 200, answer.text);
+  return answer.json.access_token as string;
 }
 
 async function upgradeStatus(server: RunningServer, from: string, token?: string): Promise<TestClient> {
@@ -49,8 +50,8 @@ describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
     await withServer({}, async (server, track) => {
       const attacker = '127.0.0.2';
       for (let i = 1; i <= 3; i += 1)
-        assert.equal((await login(server.port, 'admin', `wrong-guess-${i}`, attacker)).status, 401);
-      const refused = await login(server.port, 'admin', 'admin123', attacker);
+        assert.equal((await login(server, 'admin', `wrong-guess-${i}`, attacker)).status, 401);
+      const refused = await login(server, 'admin', 'admin123', attacker);
       assert.equal(refused.status, 429);
       const wait = retryAfterSeconds(refused);
       assert.ok(wait <= 2);
@@ -58,13 +59,13 @@ describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
       assert.equal(upgrade.httpStatus, 429);
       retryAfterSeconds(upgrade);
       assert.equal(
-        (await login(server.port, 'user1', 'password123', '127.0.0.3')).status,
+        (await login(server, 'user1', 'password123', '127.0.0.3')).status,
         200,
         'another IP is not blocked',
       );
 
       await sleep(wait * 1000 + 100);
-      tokenOf(await login(server.port, 'admin', 'admin123', attacker));
+      tokenOf(await login(server, 'admin', 'admin123', attacker));
       await track((await joinRoom(server.wsUrl, 'brute', { localAddress: attacker })).client).expectAlive();
 
       assert.ok(server.app.diagnostics.securityEvents('auth_failed') >= 3);
@@ -83,7 +84,7 @@ describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
   test('with REQUIRE_AUTH=true three bad WebSocket tokens block the IP for upgrades, logins and the API', async () => {
     await withServer({ REQUIRE_AUTH: 'true' }, async (server, track) => {
       const attacker = '127.0.0.2';
-      const good = tokenOf(await login(server.port, 'user1', 'password123', attacker));
+      const good = tokenOf(await login(server, 'user1', 'password123', attacker));
       const forged = await new SignJWT({ role: 'admin' })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject('admin')
@@ -98,7 +99,7 @@ describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
       const refused = track(await upgradeStatus(server, attacker, good));
       assert.equal(refused.httpStatus, 429, 'even a valid token is refused from a blocked IP');
       const wait = retryAfterSeconds(refused);
-      assert.equal((await login(server.port, 'user1', 'password123', attacker)).status, 429);
+      assert.equal((await login(server, 'user1', 'password123', attacker)).status, 429);
       const me = await httpRequest(server.port, '/auth/me', {
         headers: { authorization: `Bearer ${good}` },
         localAddress: attacker,
@@ -119,20 +120,20 @@ describe('brute force (AUTH_MAX_FAILURES=3, AUTH_BLOCK_SECONDS=2)', () => {
   test('guessing one username from many IPs slows that username (429 + Retry-After) without blocking others', async () => {
     await withServer({ AUTH_FAILURE_WINDOW: '300' }, async (server) => {
       for (const ip of ['127.0.0.11', '127.0.0.12', '127.0.0.13']) {
-        assert.equal((await login(server.port, 'user1', 'not-it', ip)).status, 401);
+        assert.equal((await login(server, 'user1', 'not-it', ip)).status, 401);
       }
-      const slowed = await login(server.port, 'user1', 'password123', '127.0.0.14');
+      const slowed = await login(server, 'user1', 'password123', '127.0.0.14');
       assert.equal(slowed.status, 429, 'the right password waits too, from a fresh IP');
       const wait = retryAfterSeconds(slowed);
       assert.ok(wait <= 60, 'never locked out for long');
-      tokenOf(await login(server.port, 'admin', 'admin123', '127.0.0.14'));
-      tokenOf(await login(server.port, 'admin', 'admin123', '127.0.0.11'));
+      tokenOf(await login(server, 'admin', 'admin123', '127.0.0.14'));
+      tokenOf(await login(server, 'admin', 'admin123', '127.0.0.11'));
       assert.equal(await server.app.diagnostics.isBlocked('127.0.0.11'), false, 'no single IP was blocked');
 
       await sleep(wait * 1000 + 100);
-      tokenOf(await login(server.port, 'user1', 'password123', '127.0.0.14'));
-      assert.equal((await login(server.port, 'user1', 'typo', '127.0.0.15')).status, 401);
-      tokenOf(await login(server.port, 'user1', 'password123', '127.0.0.15'));
+      tokenOf(await login(server, 'user1', 'password123', '127.0.0.14'));
+      assert.equal((await login(server, 'user1', 'typo', '127.0.0.15')).status, 401);
+      tokenOf(await login(server, 'user1', 'password123', '127.0.0.15'));
     });
   });
 });

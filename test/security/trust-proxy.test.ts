@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { closedWithin } from '../helpers/measure.js';
+import { httpRequest } from '../helpers/raw-socket.js';
+import { login } from '../helpers/secure.js';
 import { type RunningServer, withServer as withTestServer } from '../helpers/server.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
-import { closedWithin } from './measure.js';
-import { httpRequest, login } from './raw-socket.js';
 
 const withServer: typeof withTestServer = (env, body) =>
   withTestServer({ RATE_LIMIT_PER_MINUTE: '100000', MAX_CONNECTIONS_PER_IP: '5', ...env }, body);
@@ -46,8 +47,8 @@ describe('X-Forwarded-For and TRUST_PROXY', () => {
 
   test('without TRUST_PROXY a spoofed X-Forwarded-For does not escape an IP block', async () => {
     await withServer({ AUTH_MAX_FAILURES: '2', AUTH_BLOCK_SECONDS: '60' }, async (server) => {
-      await login(server.port, 'admin', 'wrong-1', '127.0.0.5');
-      await login(server.port, 'admin', 'wrong-2', '127.0.0.5');
+      await login(server, 'admin', 'wrong-1', '127.0.0.5');
+      await login(server, 'admin', 'wrong-2', '127.0.0.5');
       const spoofed = await httpRequest(server.port, '/auth/login', {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.50' },

@@ -5,7 +5,7 @@ import type { Broker } from '../../src/signaling/broker.js';
 import type { ClientMessage } from '../../src/signaling/protocol.js';
 import type { RoomId } from '../../src/signaling/room-id.js';
 import { SignalingHub } from '../../src/signaling/signaling-hub.js';
-import { FakePeer } from './fake-peer.js';
+import { FakePeer } from '../helpers/fake-peer.js';
 
 const room = 'room-1' as RoomId;
 const offer = (sdp: string, to?: string): ClientMessage => ({

@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { updateUsersFile } from '../../src/auth/csv-user-store.js';
-import { hashPassword } from '../../src/auth/password-hasher.js';
-import { startServer } from '../helpers/server.js';
-import { TestClient } from '../helpers/ws-client.js';
-import { call, forgeToken, freePort, login, randomKey, runTs, secureEnv } from './support.js';
+import { updateUsersFile } from '../src/auth/csv-user-store.js';
+import { hashPassword } from '../src/auth/password-hasher.js';
+import { call, forgeToken, freePort, login, randomKey, runTs, secureEnv } from './helpers/secure.js';
+import { startServer } from './helpers/server.js';
+import { TestClient } from './helpers/ws-client.js';
 
 /** Where to reach a secure server. */
 interface Target {

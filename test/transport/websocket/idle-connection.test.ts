@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom } from '../helpers/ws-client.js';
-import { closedWithin, sleep, waitFor } from './measure.js';
-import { rawWebSocket, socketClosed } from './raw-socket.js';
+import { closedWithin, sleep, waitFor } from '../../helpers/measure.js';
+import { rawWebSocket, socketClosed } from '../../helpers/raw-socket.js';
+import { type RunningServer, startServer } from '../../helpers/server.js';
+import { joinRoom } from '../../helpers/ws-client.js';
 
 describe('connections that never speak (WEBSOCKET_TIMEOUT=1)', () => {
   let server: RunningServer;

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
+import { sleep } from '../helpers/measure.js';
+import { httpRequest } from '../helpers/raw-socket.js';
 import { startServer } from '../helpers/server.js';
 import { joinRoom } from '../helpers/ws-client.js';
-import { sleep } from './measure.js';
-import { httpRequest } from './raw-socket.js';
 
 const SLOW_SOCKETS = 500;
 /** Plus sockets that connect and never send a byte at all. */

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium } from 'playwright-core';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import { type RunningServer, startServer } from './server.js';
 
 /** Debian's Chromium; CI installs it with apt, and a browser is never downloaded. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';

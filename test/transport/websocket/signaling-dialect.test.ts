@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom, rawUpgrade, TestClient } from '../helpers/ws-client.js';
+import { type RunningServer, startServer } from '../../helpers/server.js';
+import { joinRoom, rawUpgrade, TestClient } from '../../helpers/ws-client.js';
 
 const offer = (sdp = 'v=0\r\n') => ({ type: 'offer', sdp });
 

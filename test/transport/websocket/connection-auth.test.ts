@@ -3,8 +3,6 @@ import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom, TestClient } from '../helpers/ws-client.js';
 import {
   AUDIENCE,
   decodeJwt,
@@ -14,7 +12,9 @@ import {
   secureEnv,
   segment,
   tokenFor,
-} from './support.js';
+} from '../../helpers/secure.js';
+import { type RunningServer, startServer } from '../../helpers/server.js';
+import { joinRoom, TestClient } from '../../helpers/ws-client.js';
 
 const KEY = randomKey();
 const EXPIRE_MINUTES = 5;

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../helpers/measure.js';
+import { call, login, randomKey, runTs, secureEnv } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/ws-client.js';
-import { call, eventually, login, randomKey, runTs, secureEnv } from './support.js';
 
 describe('the users CLI against a running secure server', () => {
   let server: RunningServer;
@@ -38,7 +39,11 @@ describe('the users CLI against a running secure server', () => {
 
     const added = await users(['add', 'alice'], `${first}\n`);
     assert.equal(added.code, 0, added.stderr);
-    await eventually('alice can log in after add', async () => (await loginStatus('alice', first)) === 200);
+    await waitFor(
+      'alice can log in after add',
+      async () => (await loginStatus('alice', first)) === 200,
+      8000,
+    );
     const token = (await login(server, 'alice', first)).json.access_token as string;
     assert.deepEqual((await call(server, 'GET', '/auth/me', { token })).json, {
       username: 'alice',
@@ -47,17 +52,19 @@ describe('the users CLI against a running secure server', () => {
 
     const changed = await users(['passwd', 'alice'], `${second}\n`);
     assert.equal(changed.code, 0, changed.stderr);
-    await eventually(
+    await waitFor(
       'the new password works after passwd',
       async () => (await loginStatus('alice', second)) === 200,
+      8000,
     );
     assert.equal(await loginStatus('alice', first), 401, 'the old password is refused');
 
     const removed = await users(['remove', 'alice']);
     assert.equal(removed.code, 0, removed.stderr);
-    await eventually(
+    await waitFor(
       'alice cannot log in after remove',
       async () => (await loginStatus('alice', second)) === 401,
+      8000,
     );
     assert.equal(await loginStatus('alice', first), 401);
 

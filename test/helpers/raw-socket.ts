@@ -47,21 +47,6 @@ export function httpRequest(
   });
 }
 
-/** POST /auth/login from `localAddress`. */
-export function login(
-  port: number,
-  username: string,
-  password: string,
-  localAddress = '127.0.0.1',
-): Promise<HttpAnswer> {
-  return httpRequest(port, '/auth/login', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username, password }),
-    localAddress,
-  });
-}
-
 /** A TCP connection to the server that has completed a WebSocket upgrade (or been refused). */
 export interface RawUpgraded {
   readonly socket: Socket;

@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
-import { parseUsersCsv, updateUsersFile } from '../../src/auth/csv-user-store.js';
-import { hashPassword } from '../../src/auth/password-hasher.js';
-import { prepareResources, StartupError } from '../../src/bootstrap.js';
-import { type Config, loadConfig } from '../../src/config/config.js';
-import { startServer } from '../helpers/server.js';
-import { login, randomKey, runTs } from './support.js';
+import { parseUsersCsv, updateUsersFile } from '../src/auth/csv-user-store.js';
+import { hashPassword } from '../src/auth/password-hasher.js';
+import { prepareResources, StartupError } from '../src/bootstrap.js';
+import { type Config, loadConfig } from '../src/config/config.js';
+import { login, randomKey, runTs } from './helpers/secure.js';
+import { startServer } from './helpers/server.js';
 
 const PLACEHOLDER = 'your-secret-key-here';
 // Long enough for the 32-byte rule, so only the placeholder check can refuse it.

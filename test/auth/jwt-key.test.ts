@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { call, forgeToken, randomKey, runTs, tokenFor } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
-import { call, forgeToken, randomKey, runTs, tokenFor } from './support.js';
 
 const SECURE = { REQUIRE_HTTPS: 'true', REQUIRE_AUTH: 'true', AUTH_MAX_FAILURES: '1000' };
 

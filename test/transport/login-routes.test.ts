@@ -5,8 +5,8 @@ import { jwtVerify } from 'jose';
 import { updateUsersFile } from '../../src/auth/csv-user-store.js';
 import { hashPassword } from '../../src/auth/password-hasher.js';
 import type { Role } from '../../src/auth/user-store.js';
+import { AUDIENCE, call, decodeJwt, ISSUER, login, randomKey, secureEnv } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
-import { AUDIENCE, call, decodeJwt, ISSUER, login, randomKey, secureEnv } from './support.js';
 
 const KEY = randomKey();
 const EXPIRE_MINUTES = 7;

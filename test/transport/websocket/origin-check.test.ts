@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom, TestClient } from '../helpers/ws-client.js';
-import { closedWithin } from './measure.js';
-import { httpRequest } from './raw-socket.js';
+import { closedWithin } from '../../helpers/measure.js';
+import { httpRequest } from '../../helpers/raw-socket.js';
+import { type RunningServer, startServer } from '../../helpers/server.js';
+import { joinRoom, TestClient } from '../../helpers/ws-client.js';
 
 const ALLOWED = 'https://app.example.com';
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { WebSocket } from 'ws';
-import { startServer } from '../helpers/server.js';
-import { joinRoom } from '../helpers/ws-client.js';
-import { describeGrowth, MiB, measureMemory, waitFor } from './measure.js';
-import { rawWebSocket } from './raw-socket.js';
+import { describeGrowth, MiB, measureMemory, waitFor } from '../../helpers/measure.js';
+import { rawWebSocket } from '../../helpers/raw-socket.js';
+import { startServer } from '../../helpers/server.js';
+import { joinRoom } from '../../helpers/ws-client.js';
 
 const OFFERS = 1000;
 const MAX_OFFERS = 4000;

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
-import { type RunningServer, withServer as withTestServer } from '../helpers/server.js';
-import { joinRoom, TestClient } from '../helpers/ws-client.js';
-import { closedWithin, waitFor } from './measure.js';
-import { httpRequest, rawWebSocket, socketClosed, upgradeRequest } from './raw-socket.js';
+import { closedWithin, waitFor } from '../../helpers/measure.js';
+import { httpRequest, rawWebSocket, socketClosed, upgradeRequest } from '../../helpers/raw-socket.js';
+import { type RunningServer, withServer as withTestServer } from '../../helpers/server.js';
+import { joinRoom, TestClient } from '../../helpers/ws-client.js';
 
 const withServer: typeof withTestServer = (env, body) =>
   withTestServer({ RATE_LIMIT_PER_MINUTE: '100000', ...env }, body);

@@ -2,10 +2,17 @@ import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom, type TestClient } from '../helpers/ws-client.js';
-import { closedWithin, describeGrowth, type MemorySample, MiB, measureMemory, waitFor } from './measure.js';
-import { rawWebSocket } from './raw-socket.js';
+import {
+  closedWithin,
+  describeGrowth,
+  type MemorySample,
+  MiB,
+  measureMemory,
+  waitFor,
+} from '../../helpers/measure.js';
+import { rawWebSocket } from '../../helpers/raw-socket.js';
+import { type RunningServer, startServer } from '../../helpers/server.js';
+import { joinRoom, type TestClient } from '../../helpers/ws-client.js';
 
 const ERROR_CODES = new Set(['invalid_json', 'invalid_message', 'unknown_peer', 'rate_limited']);
 /** What a relayed copy may contain (CONTRACT.md): nothing a client adds survives. */

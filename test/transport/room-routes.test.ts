@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
+import { call, forgeToken, randomKey, secureEnv, tokenFor } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, type TestClient } from '../helpers/ws-client.js';
-import { call, forgeToken, randomKey, secureEnv, tokenFor } from './support.js';
 
 const KEY = randomKey();
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ConnectionOptions, connect as tlsConnect } from 'node:tls';
 import { ensureCertificate } from '../../src/transport/tls.js';
+import { call, freePort, peerFingerprint, randomKey, runTs, secureEnv, tokenFor } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { joinRoom, type TestClient } from '../helpers/ws-client.js';
-import { call, freePort, peerFingerprint, randomKey, runTs, secureEnv, tokenFor } from './support.js';
 
 type Handshake =
   | { readonly ok: true; readonly protocol: string | null; readonly cipher: string }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { withServer } from '../helpers/server.js';
-import { joinRoom } from '../helpers/ws-client.js';
-import { closedWithin } from './measure.js';
-import { login } from './raw-socket.js';
+import { closedWithin } from '../../helpers/measure.js';
+import { login } from '../../helpers/secure.js';
+import { withServer } from '../../helpers/server.js';
+import { joinRoom } from '../../helpers/ws-client.js';
 
 const offer = (n: number) => ({ type: 'offer', offer: { type: 'offer', sdp: `v=0 n=${n}` } });
 
@@ -94,8 +94,7 @@ describe('message rate limit (RATE_LIMIT_PER_MINUTE=60)', () => {
   test('an authenticated user is limited per user as well, across IPs', async () => {
     await withServer({ ...LIMITS, REQUIRE_AUTH: 'true' }, async (server, track) => {
       const token = async (user: string, password: string) =>
-        (JSON.parse((await login(server.port, user, password)).body) as { access_token: string })
-          .access_token;
+        ((await login(server, user, password)).json as { access_token: string }).access_token;
       const user1 = await token('user1', 'password123');
       const admin = await token('admin', 'admin123');
       const first = track(

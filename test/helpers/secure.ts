@@ -1,14 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
-import type { RunningServer } from '../helpers/server.js';
+import type { RunningServer } from './server.js';
 
-/** The repository root (test/secure/ is two levels down). */
+/** The repository root (test/helpers/ is two levels down). */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 /** The issuer and audience the server uses by default (JWT_ISSUER / JWT_AUDIENCE). */
@@ -47,11 +48,16 @@ export interface CallOptions {
   readonly rawBody?: string | Buffer;
   readonly token?: string;
   readonly headers?: Record<string, string>;
+  /** Source address, e.g. `127.0.0.2`: Linux routes all of 127/8 to loopback. */
+  readonly localAddress?: string;
 }
 
-/** One HTTPS request to `server` (self-signed certificate accepted), on a fresh connection. */
+/** Where `call` sends to: HTTPS unless the server's `url` says `http:`. */
+export type CallTarget = Pick<RunningServer, 'port'> & { readonly url?: string };
+
+/** One HTTP(S) request to `server` (self-signed certificate accepted), on a fresh connection. */
 export function call(
-  server: Pick<RunningServer, 'port'>,
+  server: CallTarget,
   method: string,
   path: string,
   options: CallOptions = {},
@@ -69,7 +75,8 @@ export function call(
   if (payload !== undefined) headers['Content-Length'] = String(Buffer.byteLength(payload));
   if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(
+    const plain = server.url?.startsWith('http:') ?? false;
+    const req = (plain ? httpRequest : httpsRequest)(
       {
         host: '127.0.0.1',
         port: server.port,
@@ -78,6 +85,7 @@ export function call(
         headers,
         rejectUnauthorized: false,
         agent: false,
+        localAddress: options.localAddress ?? '127.0.0.1',
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -101,21 +109,18 @@ export function call(
   });
 }
 
-/** POST /auth/login. */
+/** POST /auth/login, from `localAddress`. */
 export function login(
-  server: Pick<RunningServer, 'port'>,
+  server: CallTarget,
   username: string,
   password: string,
+  localAddress = '127.0.0.1',
 ): Promise<Answer> {
-  return call(server, 'POST', '/auth/login', { body: { username, password } });
+  return call(server, 'POST', '/auth/login', { body: { username, password }, localAddress });
 }
 
 /** Logs in and returns the access token, failing the test when the login is refused. */
-export async function tokenFor(
-  server: Pick<RunningServer, 'port'>,
-  username: string,
-  password: string,
-): Promise<string> {
+export async function tokenFor(server: CallTarget, username: string, password: string): Promise<string> {
   const answer = await login(server, username, password);
   if (answer.status !== 200) throw new Error(`login ${username}: ${answer.status} ${answer.text}`);
   return answer.json.access_token as string;
@@ -192,20 +197,6 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/** Polls `check` every 100 ms until it resolves true, failing after `timeoutMs`. */
-export async function eventually(
-  what: string,
-  check: () => Promise<boolean> | boolean,
-  timeoutMs = 8000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** The environment a child process gets: only what a node process needs plus `env` (no inherited config). */

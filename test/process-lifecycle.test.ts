@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { spawnServer } from '../helpers/server-process.js';
-import { joinRoom } from '../helpers/ws-client.js';
+import { spawnServer } from './helpers/server-process.js';
+import { joinRoom } from './helpers/ws-client.js';
 
 const DEV = { REQUIRE_HTTPS: 'false', REQUIRE_AUTH: 'false', DEBUG: 'false' };
 

@@ -9,10 +9,10 @@ import pino from 'pino';
 import { type App, buildApp } from '../../src/app.js';
 import { prepareResources } from '../../src/bootstrap.js';
 import { loadConfig } from '../../src/config/config.js';
+import { closedWithin } from '../helpers/measure.js';
+import { httpRequest } from '../helpers/raw-socket.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 import { TestClient } from '../helpers/ws-client.js';
-import { closedWithin } from './measure.js';
-import { httpRequest } from './raw-socket.js';
 
 /** The headers every answer must carry, errors included. */
 function assertSecurityHeaders(headers: IncomingHttpHeaders, what: string): void {

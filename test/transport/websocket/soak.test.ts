@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { startServer } from '../helpers/server.js';
-import { TestClient } from '../helpers/ws-client.js';
-import { closedWithin, describeGrowth, MiB, measureMemory, sleep, waitFor } from './measure.js';
-import { login } from './raw-socket.js';
+import { closedWithin, describeGrowth, MiB, measureMemory, sleep, waitFor } from '../../helpers/measure.js';
+import { login } from '../../helpers/secure.js';
+import { startServer } from '../../helpers/server.js';
+import { TestClient } from '../../helpers/ws-client.js';
 
 const CYCLES = 10_000;
 const CONCURRENCY = 50;
@@ -34,8 +34,7 @@ describe('soak', () => {
           ['admin', 'admin123'],
         ].map(
           async ([user, password]) =>
-            (JSON.parse((await login(server.port, user!, password!)).body) as { access_token: string })
-              .access_token,
+            ((await login(server, user!, password!)).json as { access_token: string }).access_token,
         ),
       );
       const health = async () => {

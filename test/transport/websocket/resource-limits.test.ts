@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { withServer as withTestServer } from '../helpers/server.js';
-import { joinRoom } from '../helpers/ws-client.js';
-import { describeGrowth, MiB, measureMemory, sleep } from './measure.js';
-import { clientFrame, login, Opcode, rawWebSocket, ServerFrameReader } from './raw-socket.js';
+import { describeGrowth, MiB, measureMemory, sleep } from '../../helpers/measure.js';
+import { clientFrame, Opcode, rawWebSocket, ServerFrameReader } from '../../helpers/raw-socket.js';
+import { login } from '../../helpers/secure.js';
+import { withServer as withTestServer } from '../../helpers/server.js';
+import { joinRoom } from '../../helpers/ws-client.js';
 
 const withServer: typeof withTestServer = (env, body) =>
   withTestServer({ MAX_CONNECTIONS_PER_IP: '50', RATE_LIMIT_PER_MINUTE: '100000', ...env }, body);
@@ -71,9 +72,8 @@ describe('WebSocket resource limits', () => {
 
   test('messages a client sends after the server closed it with 4401 are not relayed', async () => {
     await withServer({ REQUIRE_AUTH: 'true' }, async (server, track) => {
-      const token = (
-        JSON.parse((await login(server.port, 'user1', 'password123')).body) as { access_token: string }
-      ).access_token;
+      const token = ((await login(server, 'user1', 'password123')).json as { access_token: string })
+        .access_token;
       const listener = await joinRoom(server.wsUrl, 'closing', { token, localAddress: '127.0.0.2' });
       track(listener.client);
       // A raw client that ignores the server's close frame and keeps talking.
