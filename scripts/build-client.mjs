@@ -115,7 +115,7 @@ function emitDeclarations(outDir) {
   fail(declarations.emit().diagnostics);
   for (const file of listFiles(outDir)) {
     const text = readFileSync(file, 'utf8');
-    const bare = [...text.matchAll(/\bfrom '([^.'][^']*)'/g)].map((match) => match[1]);
+    const bare = [...text.matchAll(/(?:\bfrom |\bimport\()['"]([^.'"][^'"]*)['"]/g)].map((match) => match[1]);
     if (bare.length > 0) throw new Error(`${relative(root, file)} imports packages: ${bare.join(', ')}`);
   }
 }
