@@ -1,8 +1,10 @@
 /**
  * The browser client for the signaling server: `SignalingClient` (one connection to one room, with
  * heartbeat, token refresh and reconnect) and `PeerMesh` (a perfect-negotiation full mesh of
- * RTCPeerConnections on top of it), plus the helpers the example pages use.
+ * RTCPeerConnections on top of it), plus the helpers the example pages use and the server's catalog
+ * of close and error codes.
  */
+export { CloseCode, ErrorCode } from '../../src/signaling/errors.js';
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export { Emitter, type Listener } from './emitter.js';
 export { fallbackIceServers, fetchIceServers } from './ice-servers.js';

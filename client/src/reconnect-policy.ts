@@ -1,3 +1,5 @@
+import { CloseCode } from '../../src/signaling/errors.js';
+
 /** Exponential backoff settings for reconnecting. */
 export interface BackoffOptions {
   /** Delay before the first retry, in ms. */
@@ -8,7 +10,7 @@ export interface BackoffOptions {
   readonly factor: number;
   /** Fraction of each delay that is random (0: none, 1: "full jitter"). */
   readonly jitter: number;
-  /** Smallest delay after the server said "room full" (4409) or "rate limited" (4429), in ms. */
+  /** Smallest delay after the server said `CloseCode.RoomFull` or `CloseCode.RateLimited`, in ms. */
   readonly busyDelayMs: number;
   /** Give up after this many consecutive failed attempts. */
   readonly maxAttempts: number;
@@ -50,24 +52,41 @@ export type CloseVerdict =
   | 'retry-with-new-token';
 
 /**
- * Classifies a close code (CONTRACT.md, "Close codes"). Final: 1000 (closed on purpose), 1008
- * (policy), 4400 (invalid room id), 4403 (origin not allowed). Token: 4401. Busy: 4409, 4429.
- * Everything else, including 1001 (server shutting down), 1006 (connection lost or refused at the
- * upgrade, as a 429 is) and 1011-1014, is worth retrying.
+ * The verdict for every code in the server's catalog, by name. Keyed by name so that a code added
+ * to the catalog does not compile here until someone decides how clients react to it.
+ */
+const catalogVerdicts: { readonly [Name in keyof typeof CloseCode]: CloseVerdict } = {
+  Normal: 'final',
+  GoingAway: 'retry',
+  MessageTooBig: 'retry',
+  InternalError: 'retry',
+  TryAgainLater: 'retry',
+  InvalidRoom: 'final',
+  Unauthorized: 'retry-with-new-token',
+  OriginRejected: 'final',
+  RoomFull: 'retry-busy',
+  RateLimited: 'retry-busy',
+};
+
+/**
+ * Policy violation: not a code this server sends, but the standard one for "refused by policy"
+ * (RFC 6455), which proxies and gateways in front of it use; retrying cannot change a policy.
+ */
+const POLICY_VIOLATION = 1008;
+
+const verdicts: ReadonlyMap<number, CloseVerdict> = new Map<number, CloseVerdict>(
+  Object.entries(catalogVerdicts).map(([name, verdict]) => [
+    CloseCode[name as keyof typeof CloseCode],
+    verdict,
+  ]),
+).set(POLICY_VIOLATION, 'final');
+
+/**
+ * Classifies a close code (CONTRACT.md, "Close codes"). Final: `CloseCode.Normal` (closed on
+ * purpose), `InvalidRoom`, `OriginRejected` and 1008 (policy). Token: `Unauthorized`. Busy:
+ * `RoomFull`, `RateLimited`. Everything else, including `GoingAway` (server shutting down), 1006
+ * (connection lost or refused at the upgrade, as a 429 is) and the 1011-1014 range, is worth retrying.
  */
 export function classifyClose(code: number): CloseVerdict {
-  switch (code) {
-    case 1000:
-    case 1008:
-    case 4400:
-    case 4403:
-      return 'final';
-    case 4401:
-      return 'retry-with-new-token';
-    case 4409:
-    case 4429:
-      return 'retry-busy';
-    default:
-      return 'retry';
-  }
+  return verdicts.get(code) ?? 'retry';
 }

@@ -53,7 +53,7 @@ describe('backoffDelay', () => {
 
 describe('classifyClose', () => {
   test('knows the final, token and busy codes and retries the rest', () => {
-    for (const code of [1000, 4400, 4403]) assert.equal(classifyClose(code), 'final', String(code));
+    for (const code of [1000, 1008, 4400, 4403]) assert.equal(classifyClose(code), 'final', String(code));
     assert.equal(classifyClose(4401), 'retry-with-new-token');
     for (const code of [4409, 4429]) assert.equal(classifyClose(code), 'retry-busy', String(code));
     for (const code of [1001, 1006, 1011, 1012]) assert.equal(classifyClose(code), 'retry', String(code));
