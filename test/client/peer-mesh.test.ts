@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PeerMesh } from '../../client/src/peer-mesh.js';
 import { SignalingClient } from '../../client/src/signaling-client.js';
-import { FakeClock, flush } from './fake-clock.js';
-import { FakePeerConnection } from './fake-peer-connection.js';
-import { FakeServer } from './fake-transport.js';
+import { FakeClock, flush } from '../helpers/fake-clock.js';
+import { FakePeerConnection } from '../helpers/fake-peer-connection.js';
+import { FakeServer } from '../helpers/fake-transport.js';
 
 async function joinedMesh(selfId: string, peers: string[]) {
   const server = new FakeServer();

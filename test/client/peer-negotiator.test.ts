@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { PeerNegotiator } from '../../client/src/peer-negotiator.js';
 import type { WireCandidate, WireDescription } from '../../client/src/protocol.js';
-import { flush } from './fake-clock.js';
-import { FakePeerConnection } from './fake-peer-connection.js';
+import { flush } from '../helpers/fake-clock.js';
+import { FakePeerConnection } from '../helpers/fake-peer-connection.js';
 
 /** One side of a call: its fake connection, its negotiator and what it signalled. */
 function side(name: string, polite: boolean) {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { backoffDelay, classifyClose, defaultBackoff } from '../../client/src/reconnect-policy.js';
 import { SignalingClient, type SignalingClientOptions } from '../../client/src/signaling-client.js';
-import { FakeClock, flush } from './fake-clock.js';
-import { FakeServer } from './fake-transport.js';
+import { FakeClock, flush } from '../helpers/fake-clock.js';
+import { FakeServer } from '../helpers/fake-transport.js';
 
 function setup(options: Partial<SignalingClientOptions> = {}) {
   const clock = new FakeClock();

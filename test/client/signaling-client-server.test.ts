@@ -10,8 +10,8 @@ import {
 } from '../../client/src/signaling-client.js';
 import { LoginError, login } from '../../client/src/token.js';
 import { webSocketTransport } from '../../client/src/transport.js';
+import { FakePeerConnection } from '../helpers/fake-peer-connection.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
-import { FakePeerConnection } from './fake-peer-connection.js';
 
 /** Resolves with the next `type` event of `client`. */
 function next<T extends ServerMessageType>(client: SignalingClient, type: T): Promise<SignalingEvents[T]> {

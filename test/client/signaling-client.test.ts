@@ -3,8 +3,8 @@ import { describe, test } from 'node:test';
 import type { ServerMessage } from '../../client/src/protocol.js';
 import { SignalingClient, type SignalingClientOptions } from '../../client/src/signaling-client.js';
 import { jwtExpiresIn } from '../../client/src/token.js';
-import { FakeClock, flush } from './fake-clock.js';
-import { FakeServer } from './fake-transport.js';
+import { FakeClock, flush } from '../helpers/fake-clock.js';
+import { FakeServer } from '../helpers/fake-transport.js';
 
 function setup(options: Partial<SignalingClientOptions> = {}) {
   const clock = new FakeClock();
