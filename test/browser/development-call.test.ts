@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CallPage } from '../helpers/call-page.js';
-import { chromiumMissing, newContext, useBrowserAndServer } from '../helpers/chromium.js';
+import { type CallPage, withCallPages } from '../helpers/call-page.js';
+import { chromiumMissing, useBrowserAndServer } from '../helpers/chromium.js';
 
 // No STUN: the peers must find each other through host candidates alone.
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
@@ -13,11 +13,7 @@ test('two pages in development mode connect over host candidates and chat both w
 }, async (t) => {
   const { browser, server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
-  const context = await newContext(browser);
-  const pages: CallPage[] = [];
-  try {
-    for (let i = 0; i < 2; i += 1)
-      pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
+  await withCallPages(t, browser, `${server.url}/examples/simple_client.html`, 2, async (pages) => {
     const [alice, bob] = pages as [CallPage, CallPage];
     await alice.join('dev-call');
     await alice.waitForConnectionState('joined');
@@ -32,10 +28,5 @@ test('two pages in development mode connect over host candidates and chat both w
     await bob.waitForChat('hello from alice');
     await bob.sendChat('hello from bob');
     await alice.waitForChat('hello from bob');
-  } catch (error) {
-    for (const [i, page] of pages.entries()) t.diagnostic(`page ${i}:\n${await page.describe()}`);
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 });

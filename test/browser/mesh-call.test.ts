@@ -1,6 +1,6 @@
 import { test } from 'node:test';
-import { CallPage } from '../helpers/call-page.js';
-import { chromiumMissing, newContext, useBrowserAndServer } from '../helpers/chromium.js';
+import { withCallPages } from '../helpers/call-page.js';
+import { chromiumMissing, useBrowserAndServer } from '../helpers/chromium.js';
 
 const ENV = { ICE_SERVERS: '[]', RATE_LIMIT_PER_MINUTE: '600' };
 
@@ -11,11 +11,7 @@ test('three pages form a full mesh and each plays the fake camera of the two oth
 }, async (t) => {
   const { browser, server } = fixture;
   if (chromiumMissing || !browser || !server) return t.skip(chromiumMissing ?? 'setup failed');
-  const context = await newContext(browser);
-  const pages: CallPage[] = [];
-  try {
-    for (let i = 0; i < 3; i += 1)
-      pages.push(await CallPage.open(context, `${server.url}/examples/simple_client.html`));
+  await withCallPages(t, browser, `${server.url}/examples/simple_client.html`, 3, async (pages) => {
     // Joining all at once makes offers collide: perfect negotiation has to sort it out.
     await Promise.all(pages.map((page) => page.join('mesh-call', { media: true })));
     await Promise.all(pages.map((page) => page.waitForConnectedPeers(2)));
@@ -23,10 +19,5 @@ test('three pages form a full mesh and each plays the fake camera of the two oth
 
     await pages[0]!.sendChat('hello mesh');
     await Promise.all([pages[1]!.waitForChat('hello mesh'), pages[2]!.waitForChat('hello mesh')]);
-  } catch (error) {
-    for (const [i, page] of pages.entries()) t.diagnostic(`page ${i}:\n${await page.describe()}`);
-    throw error;
-  } finally {
-    await context.close();
-  }
+  });
 });

@@ -1,4 +1,6 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { TestContext } from 'node:test';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { newContext } from './chromium.js';
 
 const WAIT_MS = 20_000;
 
@@ -127,5 +129,29 @@ export class CallPage {
   /** Our peer id as the page shows it. */
   async peerId(): Promise<string> {
     return (await this.page.textContent('#peer-id'))?.trim() ?? '';
+  }
+}
+
+/**
+ * Opens `count` pages of `path` in one fresh context, runs `body`, and closes the context; when
+ * `body` fails, every page's state goes to the test's diagnostics first.
+ */
+export async function withCallPages(
+  t: TestContext,
+  browser: Browser,
+  url: string,
+  count: number,
+  body: (pages: CallPage[]) => Promise<void>,
+): Promise<void> {
+  const context = await newContext(browser);
+  const pages: CallPage[] = [];
+  try {
+    for (let i = 0; i < count; i += 1) pages.push(await CallPage.open(context, url));
+    await body(pages);
+  } catch (error) {
+    for (const [i, page] of pages.entries()) t.diagnostic(`page ${i}:\n${await page.describe()}`);
+    throw error;
+  } finally {
+    await context.close();
   }
 }
