@@ -26,6 +26,8 @@ export interface RunningServer {
 export interface StartOptions {
   readonly port?: number;
   readonly dir?: string;
+  /** Runs before `listen`, e.g. to register a test-only route (Fastify refuses routes afterwards). */
+  readonly beforeListen?: (app: App) => void;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function startServer(
   );
   const resources = await prepareResources(config, log, (line) => printed.push(line));
   const app = await buildApp(config, { log, ...resources });
+  options.beforeListen?.(app);
   const port = await app.listen(options.port ?? 0);
   const scheme = config.requireHttps ? 'https' : 'http';
   const wsScheme = config.requireHttps ? 'wss' : 'ws';

@@ -1,14 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import pino from 'pino';
-import { type App, buildApp } from '../../src/app.js';
-import { prepareResources } from '../../src/bootstrap.js';
-import { loadConfig } from '../../src/config/config.js';
 import { closedWithin } from '../helpers/measure.js';
 import { httpRequest } from '../helpers/raw-socket.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
@@ -33,33 +26,24 @@ function assertSecurityHeaders(headers: IncomingHttpHeaders, what: string): void
 const json = { 'content-type': 'application/json' };
 
 /**
- * The real app with one extra route that throws, registered before `listen` (Fastify refuses new
- * routes afterwards): the only way to see a genuine 500 from outside.
+ * The real app with one extra route that throws, registered before `listen`: the only way to see a
+ * genuine 500 from outside.
  */
-async function startAppWithFailingRoute(): Promise<{ app: App; port: number }> {
-  const dir = await mkdtemp(join(tmpdir(), 'signaling-headers-'));
-  const config = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    REQUIRE_HTTPS: 'false',
-    REQUIRE_AUTH: 'false',
-    DEBUG: 'true',
-    LOG_LEVEL: 'silent',
-    USERS_FILE: join(dir, 'users.csv'),
-    JWT_SECRET_FILE: join(dir, '.jwt_secret'),
-    ICE_SERVERS: '[]',
-  });
-  const log = pino({ level: 'silent' });
-  const app = await buildApp(config, { log, ...(await prepareResources(config, log, () => {})) });
-  app.http.get('/test-only/fail', async () => {
-    throw new Error('secret internal detail /etc/passwd');
-  });
-  return { app, port: await app.listen(0) };
+function startAppWithFailingRoute(): Promise<RunningServer> {
+  return startServer(
+    { LOG_LEVEL: 'silent' },
+    {
+      beforeListen: (app) =>
+        app.http.get('/test-only/fail', async () => {
+          throw new Error('secret internal detail /etc/passwd');
+        }),
+    },
+  );
 }
 
 describe('security headers on every answer', () => {
   let server: RunningServer;
-  let failing: { app: App; port: number };
+  let failing: RunningServer;
   before(async () => {
     server = await startServer({
       MAX_CONNECTIONS_PER_IP: '1',
@@ -70,7 +54,7 @@ describe('security headers on every answer', () => {
   });
   after(async () => {
     await server.stop();
-    await failing.app.close();
+    await failing.stop();
   });
 
   test('on 200 (GET /health and GET /)', async () => {
