@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { lstat } from 'node:fs/promises';
-import { withUsersFileLock, writeUsersFileAtomic } from './csv-user-store.js';
 import { hashPassword, verifyPassword } from './password-hasher.js';
 import type { Role, UserRecord, UserStore } from './user-store.js';
+import { withUsersFileLock, writeUsersFileAtomic } from './users-file.js';
 
 /** The documented development users (CONTRACT.md), created on first run when DEBUG=true. */
 export const DEVELOPMENT_USERS: readonly { username: string; password: string; role: Role }[] = Object.freeze(

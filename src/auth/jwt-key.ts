@@ -13,12 +13,23 @@ export interface JwtKey {
   readonly source: JwtKeySource;
 }
 
-const MIN_KEY_BYTES = 32;
+/** HS256 keys shorter than this many UTF-8 bytes are refused (RFC 7518 §3.2: at least the hash size). */
+export const MIN_JWT_KEY_BYTES = 32;
+
+/**
+ * Why `key` cannot be the HS256 key (`the JWT key must be at least 32 bytes`), or undefined when it
+ * can. The one place this rule lives: `loadConfig` checks configured keys with it, `resolveJwtKey` the rest.
+ */
+export function jwtKeyProblem(key: string): string | undefined {
+  return Buffer.byteLength(key, 'utf8') < MIN_JWT_KEY_BYTES
+    ? `the JWT key must be at least ${MIN_JWT_KEY_BYTES} bytes`
+    : undefined;
+}
 
 /**
  * Resolves the JWT key: `JWT_SECRET_KEY`, else `SECRET_KEY`, else the key kept in `JWT_SECRET_FILE`,
- * generating 48 random bytes there (mode 0600, written atomically) on first run. Keys shorter than
- * 32 bytes are refused.
+ * generating 48 random bytes there (mode 0600, written atomically) on first run. Throws for a key
+ * `jwtKeyProblem` refuses, naming where it came from.
  */
 export async function resolveJwtKey(
   config: Pick<Config, 'jwtSecretKey' | 'secretKey' | 'jwtSecretFile'>,
@@ -38,8 +49,7 @@ export async function resolveJwtKey(
 }
 
 function encode(text: string, where: string): Uint8Array {
-  const bytes = new TextEncoder().encode(text);
-  if (bytes.length < MIN_KEY_BYTES)
-    throw new Error(`${where}: the JWT key must be at least ${MIN_KEY_BYTES} bytes`);
-  return bytes;
+  const problem = jwtKeyProblem(text);
+  if (problem !== undefined) throw new Error(`${where}: ${problem}`);
+  return new TextEncoder().encode(text);
 }

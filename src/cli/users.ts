@@ -1,13 +1,21 @@
 import { realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseUsersCsv, UsersFileError, updateUsersFile } from '../auth/csv-user-store.js';
-import { hashPassword, passwordTooLong } from '../auth/password-hasher.js';
-import { MAX_PASSWORD_BYTES, type Role, USERNAME_PATTERN, type UserRecord } from '../auth/user-store.js';
+import { hashPassword } from '../auth/password-hasher.js';
+import type { UserRecord } from '../auth/user-store.js';
+import { readUsersFile, UnreadableUsersFileError, UsersFileError } from '../auth/users-file.js';
+import {
+  addUser,
+  changeUser,
+  DuplicateUserError,
+  removeUser,
+  requireFreeUsername,
+  requireUser,
+  UnknownUserError,
+} from '../auth/users-file-edits.js';
 import { ConfigError, type Environment, loadConfig } from '../config/config.js';
 import { readEnvironment } from '../config/environment.js';
+import { PasswordInputError, readNewPassword } from './password-input.js';
+import { parseUsersArguments, USERS_USAGE, UsageError, type UsersInvocation } from './users-arguments.js';
 
 /** Exit codes of `npm run users`; scripts may rely on them. */
 export const USERS_CLI_EXIT = Object.freeze({
@@ -27,42 +35,12 @@ export interface UsersCliIo {
   readonly environment: () => Environment;
 }
 
-const USAGE = `Usage: npm run users -- <command> [options]
-
-Commands:
-  add NAME [--role admin|user]   add a user (role user by default); asks for the password
-  passwd NAME                    set a new password
-  remove NAME                    delete a user
-  disable NAME                   keep the user but refuse their logins
-  enable NAME                    allow a disabled user to log in again
-  list                           show username, role, created_at, disabled
-  help                           show this text
-
-Options:
-  --file PATH    the users file (default: USERS_FILE from the environment or .env, else users.csv)
-
-Passwords are asked twice without echo on a terminal; otherwise the whole of standard input is the
-password (one trailing newline removed), e.g.  printf '%s' "$PW" | npm run users -- add alice
-A running server picks up every change by itself.
-Exit codes: 0 ok, 1 bad usage or input, 2 unknown user, 3 user exists, 4 users file malformed or unwritable.
-`;
-
-const COMMANDS = ['add', 'passwd', 'remove', 'disable', 'enable', 'list', 'help'] as const;
-type Command = (typeof COMMANDS)[number];
-
 class CliFailure extends Error {
   readonly exitCode: number;
   constructor(exitCode: number, message: string) {
     super(message);
     this.exitCode = exitCode;
   }
-}
-
-interface Invocation {
-  readonly command: Command;
-  readonly name: string | undefined;
-  readonly role: Role | undefined;
-  readonly file: string | undefined;
 }
 
 /**
@@ -72,12 +50,12 @@ interface Invocation {
  */
 export async function runUsersCli(args: readonly string[], io: UsersCliIo): Promise<number> {
   try {
-    const invocation = parseArguments(args);
+    const invocation = parseUsersArguments(args);
     if (invocation.command === 'help') {
-      io.stdout.write(USAGE);
+      io.stdout.write(USERS_USAGE);
       return USERS_CLI_EXIT.ok;
     }
-    const file = invocation.file ?? usersFileFromConfig(io.environment);
+    const file = invocation.file ?? loadConfig(io.environment()).usersFile;
     const message = await execute(invocation, file, io);
     if (message) io.stdout.write(`${message}\n`);
     return USERS_CLI_EXIT.ok;
@@ -88,111 +66,38 @@ export async function runUsersCli(args: readonly string[], io: UsersCliIo): Prom
   }
 }
 
-function parseArguments(args: readonly string[]): Invocation {
-  const positionals: string[] = [];
-  let role: string | undefined;
-  let file: string | undefined;
-  let help = false;
-  for (let i = 0; i < args.length; i += 1) {
-    const arg = args[i]!;
-    const [flag, inline] = arg.startsWith('--') && arg.includes('=') ? splitOnce(arg, '=') : [arg, undefined];
-    if (flag === '--role' || flag === '--file') {
-      const value = inline ?? args[++i];
-      if (value === undefined || value === '') throw usage(`option ${flag} needs a value`);
-      if (flag === '--role') role = value;
-      else file = value;
-    } else if (flag === '-h' || flag === '--help') {
-      help = true;
-    } else if (arg === '--') {
-      positionals.push(...args.slice(i + 1));
-      break;
-    } else if (arg.startsWith('-') && arg !== '-') {
-      throw usage(`unknown option ${JSON.stringify(arg)}`);
-    } else {
-      positionals.push(arg);
-    }
-  }
-  if (help) return { command: 'help', name: undefined, role: undefined, file };
-  const [commandText, ...operands] = positionals;
-  if (commandText === undefined) throw usage('missing command');
-  if (!(COMMANDS as readonly string[]).includes(commandText)) {
-    throw usage(`unknown command ${JSON.stringify(commandText)}`);
-  }
-  const command = commandText as Command;
-  const wantsName = command !== 'list' && command !== 'help';
-  if (operands.length !== (wantsName ? 1 : 0)) {
-    throw usage(wantsName ? `${command} needs exactly one user name` : `${command} takes no arguments`);
-  }
-  if (role !== undefined && command !== 'add') throw usage('--role is only for add');
-  if (role !== undefined && role !== 'admin' && role !== 'user') {
-    throw usage(`invalid role ${JSON.stringify(role)} (expected admin or user)`);
-  }
-  const name = operands[0];
-  if (name !== undefined && !USERNAME_PATTERN.test(name)) {
-    throw new CliFailure(
-      USERS_CLI_EXIT.usage,
-      `invalid user name ${JSON.stringify(name)}: use 1 to 64 of A-Z a-z 0-9 _ - .`,
-    );
-  }
-  return { command, name, role: role as Role | undefined, file };
-}
-
-function splitOnce(text: string, separator: string): [string, string] {
-  const at = text.indexOf(separator);
-  return [text.slice(0, at), text.slice(at + 1)];
-}
-
-function usage(problem: string): CliFailure {
-  return new CliFailure(USERS_CLI_EXIT.usage, `${problem}; run \`npm run users -- help\` for usage`);
-}
-
-function usersFileFromConfig(environment: () => Environment): string {
-  try {
-    return loadConfig(environment()).usersFile;
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      throw new CliFailure(USERS_CLI_EXIT.usage, `${error.message}\n(or pass --file PATH)`);
-    }
-    throw error;
-  }
-}
-
-async function execute(invocation: Invocation, file: string, io: UsersCliIo): Promise<string | undefined> {
+async function execute(
+  invocation: UsersInvocation,
+  file: string,
+  io: UsersCliIo,
+): Promise<string | undefined> {
   const name = invocation.name!;
   switch (invocation.command) {
     case 'list':
-      io.stdout.write(formatTable(await readExisting(file)));
+      io.stdout.write(formatTable(await readUsers(file, false)));
       return undefined;
     case 'add': {
-      // Checked before asking for a password so a typo fails fast; checked again under the lock.
-      if (findInsensitive(await readCurrent(file), name)) throw duplicate(name);
+      // Checked before asking for a password so a typo fails fast; `addUser` checks again under the lock.
+      requireFreeUsername(await readUsers(file, true), name);
       const passwordHash = await hashPassword(await readNewPassword(io));
       const role = invocation.role ?? 'user';
-      await updateUsersFile(file, (users) => {
-        if (findInsensitive(users, name)) throw duplicate(name);
-        return [
-          ...users,
-          { username: name, passwordHash, role, createdAt: new Date().toISOString(), disabled: false },
-        ];
-      });
+      const createdAt = new Date().toISOString();
+      await addUser(file, { username: name, passwordHash, role, createdAt, disabled: false });
       return `added user ${JSON.stringify(name)} (role ${role})`;
     }
     case 'passwd': {
-      requireUser(await readCurrent(file), name);
+      requireUser(await readUsers(file, true), name);
       const passwordHash = await hashPassword(await readNewPassword(io));
-      await updateUsersFile(file, (users) => replaceUser(users, name, (u) => ({ ...u, passwordHash })));
+      await changeUser(file, name, (user) => ({ ...user, passwordHash }));
       return `changed the password of ${JSON.stringify(name)}`;
     }
     case 'remove':
-      await updateUsersFile(file, (users) => {
-        requireUser(users, name);
-        return users.filter((u) => u.username !== name);
-      });
+      await removeUser(file, name);
       return `removed user ${JSON.stringify(name)}`;
     case 'disable':
     case 'enable': {
       const disabled = invocation.command === 'disable';
-      await updateUsersFile(file, (users) => replaceUser(users, name, (u) => ({ ...u, disabled })));
+      await changeUser(file, name, (user) => ({ ...user, disabled }));
       return `user ${JSON.stringify(name)} is ${disabled ? 'disabled' : 'enabled'}`;
     }
     case 'help':
@@ -200,58 +105,16 @@ async function execute(invocation: Invocation, file: string, io: UsersCliIo): Pr
   }
 }
 
-function findInsensitive(users: readonly UserRecord[], name: string): UserRecord | undefined {
-  // The users file refuses names that differ only in case, so `add` must too.
-  const key = name.toLowerCase();
-  return users.find((u) => u.username.toLowerCase() === key);
-}
-
-function duplicate(name: string): CliFailure {
-  return new CliFailure(USERS_CLI_EXIT.duplicateUser, `user ${JSON.stringify(name)} already exists`);
-}
-
-function requireUser(users: readonly UserRecord[], name: string): UserRecord {
-  const user = users.find((u) => u.username === name);
-  if (!user) throw new CliFailure(USERS_CLI_EXIT.unknownUser, `no such user ${JSON.stringify(name)}`);
-  return user;
-}
-
-function replaceUser(
-  users: UserRecord[],
-  name: string,
-  change: (user: UserRecord) => UserRecord,
-): UserRecord[] {
-  requireUser(users, name);
-  return users.map((u) => (u.username === name ? change(u) : u));
-}
-
-// The file as it is now, or no users when it does not exist yet (add/passwd create it under the lock).
-async function readCurrent(file: string): Promise<UserRecord[]> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw cannotRead(file, error);
-  });
-  return text === undefined ? [] : parseOrFail(text, file);
-}
-
-async function readExisting(file: string): Promise<UserRecord[]> {
-  const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw cannotRead(file, error);
-  });
-  return parseOrFail(text, file);
-}
-
-function cannotRead(file: string, error: NodeJS.ErrnoException): CliFailure {
-  return new CliFailure(
-    USERS_CLI_EXIT.usersFile,
-    `cannot read the users file ${file} (${error.code ?? error.message})`,
-  );
-}
-
-function parseOrFail(text: string, file: string): UserRecord[] {
-  const parsed = parseUsersCsv(text, file);
-  if ('errors' in parsed) throw new UsersFileError(parsed.errors);
-  return parsed.users;
+// The CLI's own reads name the file as it was given and word an unreadable file their own way; the
+// reads under the lock (inside `addUser` and the like) keep the users-file module's wording. Both
+// are shipped output, so neither is changed here.
+async function readUsers(file: string, missingIsEmpty: boolean): Promise<UserRecord[]> {
+  try {
+    return await readUsersFile(file, { source: file, missingIsEmpty });
+  } catch (error) {
+    if (!(error instanceof UnreadableUsersFileError)) throw error;
+    throw new CliFailure(USERS_CLI_EXIT.usersFile, `cannot read the users file ${file} (${error.reason})`);
+  }
 }
 
 function formatTable(users: readonly UserRecord[]): string {
@@ -271,70 +134,16 @@ function formatTable(users: readonly UserRecord[]): string {
     .concat('\n');
 }
 
-async function readNewPassword(io: UsersCliIo): Promise<string> {
-  const password = io.stdin.isTTY ? await promptTwice(io) : await readPiped(io.stdin);
-  if (password === '') throw new CliFailure(USERS_CLI_EXIT.usage, 'the password must not be empty');
-  if (passwordTooLong(password)) {
-    throw new CliFailure(USERS_CLI_EXIT.usage, `the password is longer than ${MAX_PASSWORD_BYTES} bytes`);
-  }
-  return password;
-}
-
-async function readPiped(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stdin) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : Buffer.from(chunk);
-    chunks.push(bytes);
-    size += bytes.length;
-    // Past this no newline stripping can bring it under the limit; stop reading.
-    if (size > MAX_PASSWORD_BYTES + 2) break;
-  }
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(Buffer.concat(chunks));
-  } catch {
-    throw new CliFailure(USERS_CLI_EXIT.usage, 'the password is not valid UTF-8');
-  }
-  return text.replace(/\r?\n$/, '');
-}
-
-async function promptTwice(io: UsersCliIo): Promise<string> {
-  let muted = false;
-  // readline echoes what is typed through its output; muting it hides the password but not the prompt.
-  const output = new Writable({
-    write(chunk, _encoding, callback) {
-      if (!muted) io.stderr.write(chunk);
-      callback();
-    },
-  });
-  const rl = createInterface({ input: io.stdin, output, terminal: true, historySize: 0 });
-  rl.on('SIGINT', () => rl.close());
-  const ask = (prompt: string) =>
-    new Promise<string>((resolve, reject) => {
-      const onClose = () => reject(new CliFailure(USERS_CLI_EXIT.usage, 'cancelled: no password entered'));
-      rl.once('close', onClose);
-      rl.question(prompt, (answer) => {
-        rl.off('close', onClose);
-        resolve(answer);
-      });
-      muted = true;
-    }).finally(() => {
-      muted = false;
-      io.stderr.write('\n');
-    });
-  try {
-    const first = await ask('Password: ');
-    const second = await ask('Repeat password: ');
-    if (first !== second) throw new CliFailure(USERS_CLI_EXIT.usage, 'the passwords do not match');
-    return first;
-  } finally {
-    rl.close();
-  }
-}
-
 function asFailure(error: unknown): CliFailure {
   if (error instanceof CliFailure) return error;
+  if (error instanceof UsageError || error instanceof PasswordInputError) {
+    return new CliFailure(USERS_CLI_EXIT.usage, error.message);
+  }
+  if (error instanceof ConfigError) {
+    return new CliFailure(USERS_CLI_EXIT.usage, `${error.message}\n(or pass --file PATH)`);
+  }
+  if (error instanceof UnknownUserError) return new CliFailure(USERS_CLI_EXIT.unknownUser, error.message);
+  if (error instanceof DuplicateUserError) return new CliFailure(USERS_CLI_EXIT.duplicateUser, error.message);
   if (error instanceof UsersFileError) return new CliFailure(USERS_CLI_EXIT.usersFile, error.message);
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ELOCKED') {

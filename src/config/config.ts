@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jwtKeyProblem } from '../auth/jwt-key.js';
 
 /** How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses. */
 export type TrustProxy =
@@ -12,40 +13,6 @@ export interface IceServer {
   readonly urls: string | readonly string[];
   readonly username?: string;
   readonly credential?: string;
-}
-
-/** The validated, frozen server configuration. Built once by `loadConfig`; never read from env elsewhere. */
-export interface Config {
-  readonly host: string;
-  readonly port: number;
-  readonly debug: boolean;
-  readonly requireHttps: boolean;
-  readonly requireAuth: boolean;
-  readonly secretKey: string | null;
-  readonly jwtSecretKey: string | null;
-  readonly jwtSecretFile: string;
-  readonly jwtExpireMinutes: number;
-  readonly jwtIssuer: string;
-  readonly jwtAudience: string;
-  readonly corsOrigins: readonly string[];
-  readonly rateLimitPerMinute: number;
-  readonly rateLimitBurst: number;
-  readonly maxConnectionsPerIp: number;
-  readonly maxConnectionsPerRoom: number;
-  readonly websocketTimeout: number;
-  readonly maxMessageBytes: number;
-  readonly authMaxFailures: number;
-  readonly authFailureWindow: number;
-  readonly authBlockSeconds: number;
-  readonly usersFile: string;
-  readonly sslCertfile: string;
-  readonly sslKeyfile: string;
-  readonly trustProxy: TrustProxy;
-  readonly redisUrl: string | null;
-  readonly redisKeyPrefix: string;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  readonly iceServers: readonly IceServer[];
-  readonly shutdownTimeoutSeconds: number;
 }
 
 /** A configuration problem: which variable, what it held, what is allowed. */
@@ -69,6 +36,7 @@ function formatIssue(issue: ConfigIssue): string {
   return `invalid configuration: ${issue.variable}=${JSON.stringify(issue.value)}: ${issue.allowed}`;
 }
 
+/** The environment `loadConfig` reads: variable name to text; an unset variable is absent or undefined. */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -171,126 +139,129 @@ const redisUrlText = z.string().refine(
 
 const secretText = z.string().min(1, { message: 'must not be empty when set' });
 
-/** Each environment variable, its default (as text, as a user would write it) and its parser. */
-const VARIABLES = {
-  HOST: {
-    fallback: '0.0.0.0',
-    schema: z.string().trim().min(1, { message: 'expected a host name or address' }),
-  },
-  PORT: { fallback: '8000', schema: integer(0, 65535) },
-  DEBUG: { fallback: 'false', schema: booleanText },
-  REQUIRE_HTTPS: { fallback: 'true', schema: booleanText },
-  REQUIRE_AUTH: { fallback: 'true', schema: booleanText },
-  SECRET_KEY: { fallback: undefined, schema: secretText },
-  JWT_SECRET_KEY: { fallback: undefined, schema: secretText },
-  JWT_SECRET_FILE: { fallback: '.jwt_secret', schema: z.string().min(1) },
-  JWT_EXPIRE_MINUTES: { fallback: '60', schema: integer(1, 525600) },
-  JWT_ISSUER: { fallback: 'webrtc-signaling-server', schema: z.string().min(1) },
-  JWT_AUDIENCE: { fallback: 'webrtc-signaling', schema: z.string().min(1) },
-  CORS_ORIGINS: { fallback: 'https://localhost:3000', schema: originText },
-  RATE_LIMIT_PER_MINUTE: { fallback: '60', schema: integer(1, 10_000_000) },
-  RATE_LIMIT_BURST: { fallback: undefined, schema: integer(1, 10_000_000) },
-  MAX_CONNECTIONS_PER_IP: { fallback: '5', schema: integer(1, 10_000_000) },
-  MAX_CONNECTIONS_PER_ROOM: { fallback: '10', schema: integer(2, 100_000) },
-  WEBSOCKET_TIMEOUT: { fallback: '30', schema: integer(1, 86_400) },
-  MAX_MESSAGE_BYTES: { fallback: '65536', schema: integer(256, 16 * 1024 * 1024) },
-  AUTH_MAX_FAILURES: { fallback: '5', schema: integer(1, 1_000_000) },
-  AUTH_FAILURE_WINDOW: { fallback: '300', schema: integer(1, 86_400 * 7) },
-  AUTH_BLOCK_SECONDS: { fallback: '900', schema: integer(1, 86_400 * 30) },
-  USERS_FILE: { fallback: 'users.csv', schema: z.string().min(1) },
-  SSL_CERTFILE: { fallback: 'ssl/server.crt', schema: z.string().min(1) },
-  SSL_KEYFILE: { fallback: 'ssl/server.key', schema: z.string().min(1) },
-  TRUST_PROXY: { fallback: 'false', schema: trustProxyText },
-  REDIS_URL: { fallback: undefined, schema: redisUrlText },
-  REDIS_KEY_PREFIX: {
-    fallback: 'signaling:',
-    schema: z
-      .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 _ . : -' }),
-  },
-  LOG_LEVEL: {
-    fallback: 'info',
-    schema: z
+// An unset or empty variable takes `fallback`, written as a user would write it, and goes through
+// the same parser as a set value.
+function withDefault<T extends z.ZodType<unknown, string>>(fallback: string, schema: T) {
+  return z
+    .string()
+    .optional()
+    .transform((text) => (text === undefined || text === '' ? fallback : text))
+    .pipe(schema);
+}
+
+// Each environment variable the server reads, in documentation order, with its default and parser.
+// A variable without a default is optional: unset, it is undefined; set, even to '', it is parsed.
+const ENVIRONMENT = z.object({
+  HOST: withDefault('0.0.0.0', z.string().trim().min(1, { message: 'expected a host name or address' })),
+  PORT: withDefault('8000', integer(0, 65535)),
+  DEBUG: withDefault('false', booleanText),
+  REQUIRE_HTTPS: withDefault('true', booleanText),
+  REQUIRE_AUTH: withDefault('true', booleanText),
+  SECRET_KEY: secretText.optional(),
+  JWT_SECRET_KEY: secretText.optional(),
+  JWT_SECRET_FILE: withDefault('.jwt_secret', z.string().min(1)),
+  JWT_EXPIRE_MINUTES: withDefault('60', integer(1, 525600)),
+  JWT_ISSUER: withDefault('webrtc-signaling-server', z.string().min(1)),
+  JWT_AUDIENCE: withDefault('webrtc-signaling', z.string().min(1)),
+  CORS_ORIGINS: withDefault('https://localhost:3000', originText),
+  RATE_LIMIT_PER_MINUTE: withDefault('60', integer(1, 10_000_000)),
+  RATE_LIMIT_BURST: integer(1, 10_000_000).optional(),
+  MAX_CONNECTIONS_PER_IP: withDefault('5', integer(1, 10_000_000)),
+  MAX_CONNECTIONS_PER_ROOM: withDefault('10', integer(2, 100_000)),
+  WEBSOCKET_TIMEOUT: withDefault('30', integer(1, 86_400)),
+  MAX_MESSAGE_BYTES: withDefault('65536', integer(256, 16 * 1024 * 1024)),
+  AUTH_MAX_FAILURES: withDefault('5', integer(1, 1_000_000)),
+  AUTH_FAILURE_WINDOW: withDefault('300', integer(1, 86_400 * 7)),
+  AUTH_BLOCK_SECONDS: withDefault('900', integer(1, 86_400 * 30)),
+  USERS_FILE: withDefault('users.csv', z.string().min(1)),
+  SSL_CERTFILE: withDefault('ssl/server.crt', z.string().min(1)),
+  SSL_KEYFILE: withDefault('ssl/server.key', z.string().min(1)),
+  TRUST_PROXY: withDefault('false', trustProxyText),
+  REDIS_URL: redisUrlText.optional(),
+  REDIS_KEY_PREFIX: withDefault(
+    'signaling:',
+    z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 _ . : -' }),
+  ),
+  LOG_LEVEL: withDefault(
+    'info',
+    z
       .string()
       .trim()
       .toLowerCase()
       .pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })),
-  },
-  ICE_SERVERS: { fallback: undefined, schema: iceServersText },
-  SHUTDOWN_TIMEOUT: { fallback: '8', schema: integer(1, 9) },
-} as const;
+  ),
+  ICE_SERVERS: iceServersText.optional(),
+  SHUTDOWN_TIMEOUT: withDefault('8', integer(1, 9)),
+});
 
-type Variables = typeof VARIABLES;
-type Parsed = { [K in keyof Variables]: z.output<Variables[K]['schema']> | undefined };
+// The variables as the server uses them; the types of `Config` come from here.
+const CONFIG = ENVIRONMENT.transform((env) =>
+  Object.freeze({
+    host: env.HOST,
+    port: env.PORT,
+    debug: env.DEBUG,
+    requireHttps: env.REQUIRE_HTTPS,
+    requireAuth: env.REQUIRE_AUTH,
+    secretKey: env.SECRET_KEY ?? null,
+    jwtSecretKey: env.JWT_SECRET_KEY ?? null,
+    jwtSecretFile: env.JWT_SECRET_FILE,
+    jwtExpireMinutes: env.JWT_EXPIRE_MINUTES,
+    jwtIssuer: env.JWT_ISSUER,
+    jwtAudience: env.JWT_AUDIENCE,
+    corsOrigins: Object.freeze([...env.CORS_ORIGINS]),
+    rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
+    rateLimitBurst: env.RATE_LIMIT_BURST ?? env.RATE_LIMIT_PER_MINUTE,
+    maxConnectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
+    maxConnectionsPerRoom: env.MAX_CONNECTIONS_PER_ROOM,
+    websocketTimeout: env.WEBSOCKET_TIMEOUT,
+    maxMessageBytes: env.MAX_MESSAGE_BYTES,
+    authMaxFailures: env.AUTH_MAX_FAILURES,
+    authFailureWindow: env.AUTH_FAILURE_WINDOW,
+    authBlockSeconds: env.AUTH_BLOCK_SECONDS,
+    usersFile: env.USERS_FILE,
+    sslCertfile: env.SSL_CERTFILE,
+    sslKeyfile: env.SSL_KEYFILE,
+    trustProxy: env.TRUST_PROXY,
+    redisUrl: env.REDIS_URL ?? null,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    logLevel: env.LOG_LEVEL,
+    iceServers: Object.freeze([...(env.ICE_SERVERS ?? DEFAULT_ICE_SERVERS)]),
+    shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
+  }),
+);
+
+/** The validated, frozen server configuration. Built once by `loadConfig`; never read from env elsewhere. */
+export type Config = z.output<typeof CONFIG>;
 
 /** The names of every environment variable the server reads, in documentation order. */
-export const CONFIG_VARIABLES: readonly string[] = Object.keys(VARIABLES);
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(ENVIRONMENT.shape));
 
 /**
  * Parses and validates the server configuration from an environment map (already merged with `.env`).
  * Pure: reads nothing but `env`. Throws `ConfigError` listing every bad variable at once.
  */
 export function loadConfig(env: Environment): Config {
+  const result = CONFIG.safeParse(env);
   const issues: ConfigIssue[] = [];
-  const parsed = {} as Record<string, unknown>;
-  for (const [name, spec] of Object.entries(VARIABLES) as [keyof Variables, Variables[keyof Variables]][]) {
-    const raw = env[name];
-    const text = raw === undefined || (raw === '' && spec.fallback !== undefined) ? spec.fallback : raw;
-    if (text === undefined) {
-      parsed[name] = undefined;
-      continue;
-    }
-    const result = (spec.schema as z.ZodType).safeParse(text);
-    if (result.success) parsed[name] = result.data;
-    else issues.push({ variable: name, value: text, allowed: result.error.issues[0]?.message ?? 'invalid' });
+  for (const variable of CONFIG_VARIABLES) {
+    const issue = result.error?.issues.find((i) => i.path[0] === variable);
+    // Only a set value can fail (every default is valid), so the value shown is the one set.
+    if (issue) issues.push({ variable, value: env[variable] ?? '', allowed: issue.message });
   }
-  const p = parsed as Parsed;
-  for (const name of ['JWT_SECRET_KEY', 'SECRET_KEY'] as const) {
-    const key = p[name];
-    if (key !== undefined && (name === 'JWT_SECRET_KEY' || p.JWT_SECRET_KEY === undefined)) {
-      if (Buffer.byteLength(key, 'utf8') < 32) {
-        issues.push({
-          variable: name,
-          value: '<redacted>',
-          allowed: 'the JWT key must be at least 32 bytes',
-        });
-      }
-    }
-  }
-  if (issues.length > 0) throw new ConfigError(issues);
+  const keyIssue = jwtKeyIssue(env);
+  if (keyIssue) issues.push(keyIssue);
+  if (!result.success || issues.length > 0) throw new ConfigError(issues);
+  return result.data;
+}
 
-  const rateLimitPerMinute = p.RATE_LIMIT_PER_MINUTE as number;
-  const config: Config = {
-    host: p.HOST as string,
-    port: p.PORT as number,
-    debug: p.DEBUG as boolean,
-    requireHttps: p.REQUIRE_HTTPS as boolean,
-    requireAuth: p.REQUIRE_AUTH as boolean,
-    secretKey: p.SECRET_KEY ?? null,
-    jwtSecretKey: p.JWT_SECRET_KEY ?? null,
-    jwtSecretFile: p.JWT_SECRET_FILE as string,
-    jwtExpireMinutes: p.JWT_EXPIRE_MINUTES as number,
-    jwtIssuer: p.JWT_ISSUER as string,
-    jwtAudience: p.JWT_AUDIENCE as string,
-    corsOrigins: Object.freeze([...(p.CORS_ORIGINS as string[])]),
-    rateLimitPerMinute,
-    rateLimitBurst: p.RATE_LIMIT_BURST ?? rateLimitPerMinute,
-    maxConnectionsPerIp: p.MAX_CONNECTIONS_PER_IP as number,
-    maxConnectionsPerRoom: p.MAX_CONNECTIONS_PER_ROOM as number,
-    websocketTimeout: p.WEBSOCKET_TIMEOUT as number,
-    maxMessageBytes: p.MAX_MESSAGE_BYTES as number,
-    authMaxFailures: p.AUTH_MAX_FAILURES as number,
-    authFailureWindow: p.AUTH_FAILURE_WINDOW as number,
-    authBlockSeconds: p.AUTH_BLOCK_SECONDS as number,
-    usersFile: p.USERS_FILE as string,
-    sslCertfile: p.SSL_CERTFILE as string,
-    sslKeyfile: p.SSL_KEYFILE as string,
-    trustProxy: p.TRUST_PROXY as TrustProxy,
-    redisUrl: p.REDIS_URL ?? null,
-    redisKeyPrefix: p.REDIS_KEY_PREFIX as string,
-    logLevel: p.LOG_LEVEL as Config['logLevel'],
-    iceServers: Object.freeze([...((p.ICE_SERVERS as IceServer[] | undefined) ?? DEFAULT_ICE_SERVERS)]),
-    shutdownTimeoutSeconds: p.SHUTDOWN_TIMEOUT as number,
-  };
-  return Object.freeze(config);
+// The key in force is JWT_SECRET_KEY when it is valid, else SECRET_KEY; only that one must be long
+// enough, and its value is never shown.
+function jwtKeyIssue(env: Environment): ConfigIssue | undefined {
+  for (const variable of ['JWT_SECRET_KEY', 'SECRET_KEY']) {
+    const key = secretText.safeParse(env[variable]);
+    if (!key.success) continue;
+    const problem = jwtKeyProblem(key.data);
+    return problem === undefined ? undefined : { variable, value: '<redacted>', allowed: problem };
+  }
+  return undefined;
 }

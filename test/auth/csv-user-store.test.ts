@@ -1,41 +1,15 @@
 import assert from 'node:assert/strict';
-import { readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
-import {
-  CsvUserStore,
-  formatUsersCsv,
-  parseUsersCsv,
-  USERS_CSV_HEADER,
-  UsersFileError,
-  updateUsersFile,
-  writeUsersFileAtomic,
-} from '../../src/auth/csv-user-store.js';
-import { hashPassword, verifyPassword } from '../../src/auth/password-hasher.js';
+import { rm, writeFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { CsvUserStore } from '../../src/auth/csv-user-store.js';
+import { verifyPassword } from '../../src/auth/password-hasher.js';
 import type { UserRecord } from '../../src/auth/user-store.js';
+import { formatUsersCsv, USERS_CSV_HEADER } from '../../src/auth/users-csv.js';
+import { UsersFileError, writeUsersFileAtomic } from '../../src/auth/users-file.js';
 import { useUsersFiles } from '../helpers/users-files.js';
+import { FIXTURE_PASSWORD, row, user } from './user-fixtures.js';
 
 const { freshPath } = useUsersFiles('csv-user-store-');
-let hash: string;
-
-before(async () => {
-  hash = await hashPassword('fixture-password');
-});
-
-function user(username: string, overrides: Partial<UserRecord> = {}): UserRecord {
-  return {
-    username,
-    passwordHash: hash,
-    role: 'user',
-    createdAt: '2025-01-02T03:04:05.000Z',
-    disabled: false,
-    ...overrides,
-  };
-}
-
-function row(u: UserRecord): string {
-  return `${u.username},"${u.passwordHash}",${u.role},${u.createdAt},${u.disabled}`;
-}
 
 function waitFor<T>(register: (resolve: (value: T) => void) => void, ms: number, what: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -48,151 +22,6 @@ function waitFor<T>(register: (resolve: (value: T) => void) => void, ms: number,
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-describe('parseUsersCsv', () => {
-  it('reads quoted and bare hashes, CRLF endings, empty lines and a trailing newline', () => {
-    const text = [
-      USERS_CSV_HEADER,
-      row(user('alice', { role: 'admin' })),
-      '',
-      `bob,${hash},user,2025-01-02T03:04:05Z,true`,
-      '',
-    ].join('\r\n');
-    const parsed = parseUsersCsv(text);
-    assert.ok('users' in parsed, JSON.stringify(parsed));
-    assert.deepEqual(
-      parsed.users.map((u) => [u.username, u.role, u.disabled, u.passwordHash === hash]),
-      [
-        ['alice', 'admin', false, true],
-        ['bob', 'user', true, true],
-      ],
-    );
-  });
-
-  it('round-trips what formatUsersCsv writes', () => {
-    const users = [user('a'), user('b.c-d_e', { role: 'admin', disabled: true })];
-    const parsed = parseUsersCsv(formatUsersCsv(users));
-    assert.deepEqual(parsed, { users });
-  });
-
-  it('accepts a header-only file as no users', () => {
-    assert.deepEqual(parseUsersCsv(`${USERS_CSV_HEADER}\n`), { users: [] });
-  });
-
-  it('refuses a malformed CSV listing each bad line number', () => {
-    const text = [
-      USERS_CSV_HEADER,
-      row(user('good')),
-      row(user('a b')),
-      row(user('carol', { role: 'root' as 'user' })),
-      `dave,"${hash}",user,2025-01-02T03:04:05Z,maybe`,
-      'erin,user,2025-01-02T03:04:05Z',
-      'frank,plaintext-password,user,2025-01-02T03:04:05Z,false',
-      row(user('GOOD')),
-      `gina,"${hash}",user,yesterday,false`,
-      `hank,"${hash},user,2025-01-02T03:04:05Z,false`,
-    ].join('\n');
-    const parsed = parseUsersCsv(text);
-    assert.ok('errors' in parsed);
-    assert.deepEqual(
-      parsed.errors.map((e) => /^users\.csv line (\d+): /.exec(e)?.[1]),
-      ['3', '4', '5', '6', '7', '8', '9', '10'],
-    );
-    assert.match(parsed.errors[0]!, /^users\.csv line 3: invalid username "a b"/);
-    assert.match(parsed.errors[1]!, /invalid role "root"/);
-    assert.match(parsed.errors[2]!, /invalid disabled "maybe"/);
-    assert.match(parsed.errors[3]!, /expected 5 columns/);
-    assert.match(parsed.errors[4]!, /invalid password hash/);
-    assert.match(parsed.errors[5]!, /duplicate username "GOOD" \(line 2 has "good"\)/);
-    assert.match(parsed.errors[6]!, /invalid created_at "yesterday"/);
-    assert.match(parsed.errors[7]!, /malformed quoting/);
-    assert.ok(!parsed.errors.join('\n').includes(hash), 'errors never echo a hash');
-  });
-
-  it('refuses a missing or wrong header and an empty file, naming line 1', () => {
-    const wrong = parseUsersCsv(`user,hash,role\n${row(user('alice'))}\n`, 'people.csv');
-    assert.deepEqual(wrong, {
-      errors: [`people.csv line 1: expected the header "${USERS_CSV_HEADER}"`],
-    });
-    const headless = parseUsersCsv(`${row(user('alice'))}\n`);
-    assert.ok('errors' in headless && headless.errors.length === 1);
-    const empty = parseUsersCsv('');
-    assert.ok('errors' in empty && /line 1: empty file/.test(empty.errors[0]!));
-  });
-});
-
-describe('writeUsersFileAtomic', () => {
-  it('writes mode 0600 and leaves no temporary file behind', async () => {
-    const path = freshPath();
-    await writeUsersFileAtomic(path, [user('alice')]);
-    await writeFile(path, `${USERS_CSV_HEADER}\n`, { mode: 0o644 });
-    await writeUsersFileAtomic(path, [user('alice'), user('bob')]);
-    assert.equal((await stat(path)).mode & 0o777, 0o600);
-    assert.deepEqual(await readdir(join(path, '..')), ['users.csv']);
-    assert.deepEqual(parseUsersCsv(await readFile(path, 'utf8')), { users: [user('alice'), user('bob')] });
-  });
-
-  it('refuses users that would not parse back and leaves the file untouched', async () => {
-    const path = freshPath();
-    await writeUsersFileAtomic(path, [user('alice')]);
-    const before = await readFile(path, 'utf8');
-    await assert.rejects(writeUsersFileAtomic(path, [user('alice'), user('bad name')]), UsersFileError);
-    assert.equal(await readFile(path, 'utf8'), before);
-    assert.deepEqual(await readdir(join(path, '..')), ['users.csv']);
-  });
-});
-
-describe('updateUsersFile', () => {
-  it('creates a missing file with mode 0600 and removes its lock afterwards', async () => {
-    const path = freshPath();
-    const written = await updateUsersFile(path, (users) => [...users, user('alice')]);
-    assert.deepEqual(written, [user('alice')]);
-    assert.equal((await stat(path)).mode & 0o777, 0o600);
-    assert.deepEqual(await readdir(join(path, '..')), ['users.csv']);
-  });
-
-  it('leaves the file untouched and releases the lock when the change throws', async () => {
-    const path = freshPath();
-    await writeUsersFileAtomic(path, [user('alice')]);
-    await assert.rejects(
-      updateUsersFile(path, () => {
-        throw new Error('refused');
-      }),
-      /refused/,
-    );
-    assert.deepEqual(parseUsersCsv(await readFile(path, 'utf8')), { users: [user('alice')] });
-    await updateUsersFile(path, (users) => [...users, user('bob')]);
-    assert.deepEqual(await readdir(join(path, '..')), ['users.csv']);
-  });
-
-  it('serialises concurrent updates so none is lost', async () => {
-    const path = freshPath();
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) => updateUsersFile(path, (users) => [...users, user(`u${i}`)])),
-    );
-    const parsed = parseUsersCsv(await readFile(path, 'utf8'));
-    assert.ok('users' in parsed);
-    assert.deepEqual(
-      parsed.users.map((u) => u.username).sort(),
-      Array.from({ length: 10 }, (_, i) => `u${i}`).sort(),
-    );
-  });
-
-  it('refuses to rewrite a malformed file', async () => {
-    const path = freshPath();
-    await writeUsersFileAtomic(path, [user('alice')]);
-    await writeFile(path, `${USERS_CSV_HEADER}\nbroken line\n`);
-    await assert.rejects(
-      updateUsersFile(path, (users) => users),
-      (error: unknown) => {
-        assert.ok(error instanceof UsersFileError);
-        assert.match(error.message, /users\.csv line 2: expected 5 columns/);
-        return true;
-      },
-    );
-  });
-});
-
 describe('CsvUserStore', () => {
   it('refuses to open a malformed file, listing every bad line', async () => {
     const path = freshPath();
@@ -224,7 +53,7 @@ describe('CsvUserStore', () => {
         store.list().map((u) => u.username),
         ['bob', 'alice'],
       );
-      assert.equal(await verifyPassword(store.find('bob')!.passwordHash, 'fixture-password'), true);
+      assert.equal(await verifyPassword(store.find('bob')!.passwordHash, FIXTURE_PASSWORD), true);
     } finally {
       store.close();
     }

@@ -5,9 +5,10 @@ import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { USERS_CSV_HEADER, writeUsersFileAtomic } from '../../src/auth/csv-user-store.js';
 import { hashPassword, verifyPassword } from '../../src/auth/password-hasher.js';
 import { MAX_PASSWORD_BYTES } from '../../src/auth/user-store.js';
+import { USERS_CSV_HEADER } from '../../src/auth/users-csv.js';
+import { writeUsersFileAtomic } from '../../src/auth/users-file.js';
 import { runUsersCli } from '../../src/cli/users.js';
 import { readUsers, useUsersFiles } from '../helpers/users-files.js';
 
