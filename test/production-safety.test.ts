@@ -5,8 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import pino from 'pino';
-import { parseUsersCsv, updateUsersFile } from '../src/auth/csv-user-store.js';
 import { hashPassword } from '../src/auth/password-hasher.js';
+import { parseUsersCsv } from '../src/auth/users-csv.js';
+import { updateUsersFile } from '../src/auth/users-file.js';
 import { prepareResources, StartupError } from '../src/bootstrap.js';
 import { type Config, loadConfig } from '../src/config/config.js';
 import { login, randomKey, runTs } from './helpers/secure.js';
@@ -93,6 +94,22 @@ describe('production mode (DEBUG=false)', () => {
   after(async () => {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
+  /** A production start with exactly `users` in the users file: the StartupError's message. */
+  const defaultPasswordRefusal = async (users: Parameters<typeof writeUsers>[1]) => {
+    const dir = await tempDir();
+    const config = productionConfig(dir, { JWT_SECRET_KEY: randomKey() });
+    await writeUsers(config.usersFile, users);
+    let message = '';
+    await assert.rejects(
+      prepareResources(config, silent, () => {}),
+      (error: unknown) => {
+        assert.ok(error instanceof StartupError, String(error));
+        message = error.message;
+        return true;
+      },
+    );
+    return { dir, message };
+  };
 
   test('prepareResources refuses a placeholder SECRET_KEY or JWT_SECRET_KEY with a StartupError naming it, creating nothing', async () => {
     const dir = await tempDir();
@@ -186,22 +203,13 @@ describe('production mode (DEBUG=false)', () => {
   });
 
   test('refuses to start while admin still has the password admin123', async () => {
-    const dir = await tempDir();
-    const config = productionConfig(dir, { JWT_SECRET_KEY: randomKey() });
-    await writeUsers(config.usersFile, [
+    const { dir, message } = await defaultPasswordRefusal([
       { username: 'admin', password: 'admin123', role: 'admin' },
       { username: 'carol', password: 'a-real-password-9', role: 'user' },
     ]);
-    await assert.rejects(
-      prepareResources(config, silent, () => {}),
-      (error: unknown) => {
-        assert.ok(error instanceof StartupError, String(error));
-        assert.match(error.message, /\badmin\b/);
-        assert.doesNotMatch(error.message, /carol/);
-        assert.ok(!error.message.includes('admin123'), 'the password itself is not printed');
-        return true;
-      },
-    );
+    assert.match(message, /\badmin\b/);
+    assert.doesNotMatch(message, /carol/);
+    assert.ok(!message.includes('admin123'), 'the password itself is not printed');
     const line = await expectRefusal(dir, { JWT_SECRET_KEY: randomKey() });
     assert.match(line, /\badmin\b/);
     assert.match(line, /default password/);
@@ -215,23 +223,14 @@ describe('production mode (DEBUG=false)', () => {
   });
 
   test('refuses to start with the development users file, naming every default-password user', async () => {
-    const dir = await tempDir();
-    const config = productionConfig(dir, { JWT_SECRET_KEY: randomKey() });
-    await writeUsers(config.usersFile, [
+    const { message } = await defaultPasswordRefusal([
       { username: 'admin', password: 'changed-admin-password', role: 'admin' },
       { username: 'user1', password: 'password123', role: 'user' },
       { username: 'user2', password: 'password123', role: 'user' },
     ]);
-    await assert.rejects(
-      prepareResources(config, silent, () => {}),
-      (error: unknown) => {
-        assert.ok(error instanceof StartupError, String(error));
-        assert.match(error.message, /user1/);
-        assert.match(error.message, /user2/);
-        assert.doesNotMatch(error.message, /\badmin\b/);
-        return true;
-      },
-    );
+    assert.match(message, /user1/);
+    assert.match(message, /user2/);
+    assert.doesNotMatch(message, /\badmin\b/);
   });
 
   test('first run creates only admin with a random password printed once, which logs in', async () => {

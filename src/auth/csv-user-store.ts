@@ -3,17 +3,6 @@ import { resolve } from 'node:path';
 import type { UserRecord, UserStore } from './user-store.js';
 import { readUsersFile, UsersFileError } from './users-file.js';
 
-// The users file's format and file operations moved to users-csv.ts and users-file.ts; they are
-// re-exported here so that modules still importing them from this one keep working.
-export { formatUsersCsv, type ParsedUsers, parseUsersCsv, USERS_CSV_HEADER } from './users-csv.js';
-export {
-  readUsersFile,
-  UsersFileError,
-  updateUsersFile,
-  withUsersFileLock,
-  writeUsersFileAtomic,
-} from './users-file.js';
-
 /** Options for `CsvUserStore.open`. */
 export interface CsvUserStoreOptions {
   /** How often the file is polled for changes; default 1000 ms. */

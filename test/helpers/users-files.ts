@@ -3,8 +3,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { parseUsersCsv } from '../../src/auth/csv-user-store.js';
 import type { UserRecord } from '../../src/auth/user-store.js';
+import { parseUsersCsv } from '../../src/auth/users-csv.js';
 
 /** Temp users-file paths for one test file: the folder is made before and removed after it. */
 export interface UsersFiles {

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { jwtVerify } from 'jose';
-import { updateUsersFile } from '../../src/auth/csv-user-store.js';
 import { hashPassword } from '../../src/auth/password-hasher.js';
 import type { Role } from '../../src/auth/user-store.js';
+import { updateUsersFile } from '../../src/auth/users-file.js';
 import { AUDIENCE, call, decodeJwt, ISSUER, login, randomKey, secureEnv } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
 
