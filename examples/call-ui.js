@@ -61,6 +61,7 @@ export function mountCallUi({ getToken } = {}) {
     connectionState: element('connection-state'),
     peerId: element('peer-id'),
     notice: element('notice'),
+    mediaNotice: element('media-notice'),
     peerCount: element('peer-count'),
     noPeers: element('no-peers'),
     peerList: element('peer-list'),
@@ -103,13 +104,18 @@ export function mountCallUi({ getToken } = {}) {
     setJoinControls(true);
     hideNotice();
     let stream = null;
+    hideMediaNotice();
     if (ui.useMedia.checked) {
-      try {
-        stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
-      } catch (error) {
-        showNotice(
-          `Camera and microphone are not available (${error?.name ?? error}); joining without them.`,
-        );
+      if (!navigator.mediaDevices) {
+        showMediaNotice(`${insecureContextExplanation()} Joining without camera and microphone.`);
+      } else {
+        try {
+          stream = await navigator.mediaDevices.getUserMedia({ video: true, audio: true });
+        } catch (error) {
+          showMediaNotice(
+            `Camera and microphone are not available (${error?.name ?? error}); joining without them.`,
+          );
+        }
       }
     }
     const iceServers = await fetchIceServers(location.origin);
@@ -366,6 +372,25 @@ export function mountCallUi({ getToken } = {}) {
     ui.notice.hidden = true;
     ui.notice.textContent = '';
   }
+
+  // Kept apart from the connection notice, which `joined` clears: a call without media stays
+  // explained for as long as it lasts.
+  function showMediaNotice(text) {
+    ui.mediaNotice.textContent = text;
+    ui.mediaNotice.hidden = false;
+  }
+
+  function hideMediaNotice() {
+    ui.mediaNotice.hidden = true;
+    ui.mediaNotice.textContent = '';
+  }
+
+  /** Browsers offer camera and microphone only to secure contexts: HTTPS, or localhost. */
+  function insecureContextExplanation() {
+    return `Camera and microphone need a secure context: this page is at ${location.origin}, which is neither HTTPS nor localhost. Open it over HTTPS (./start_secure_server.sh) or as http://localhost on this machine.`;
+  }
+
+  if (!window.isSecureContext) showMediaNotice(insecureContextExplanation());
 
   return { leave: () => leave() };
 }

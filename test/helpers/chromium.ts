@@ -27,8 +27,8 @@ const FLAGS = [
 ];
 
 /** Launches headless Chromium with fake camera and microphone that are granted without a prompt. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: FLAGS });
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...FLAGS, ...extraArgs] });
 }
 
 /** A context (one profile) that accepts the server's self-signed certificate. */
