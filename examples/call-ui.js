@@ -171,6 +171,11 @@ export function mountCallUi({ getToken } = {}) {
     client.on('state', ({ state }) => active() && setConnectionState(state));
     client.on('joined', (message) => {
       ui.peerId.textContent = message.peer_id;
+      for (const { peer_id: id, username } of message.peer_info ?? []) {
+        if (username) current.names.set(id, username);
+        const entry = current.peers.get(id);
+        if (entry) entry.name.textContent = label(id);
+      }
       hideNotice();
       const others = message.peers.length;
       addSystemLine(

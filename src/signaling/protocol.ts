@@ -64,6 +64,12 @@ export type RelayableMessage = OfferMessage | AnswerMessage | IceCandidateMessag
 /** A relayed copy: the sender's validated message with `from` set by the server. */
 export type RelayedMessage = RelayableMessage & { readonly from: PeerId };
 
+/** A peer already in the room, as `joined` lists it. */
+export interface PeerInfo {
+  readonly peer_id: PeerId;
+  readonly username: string | null;
+}
+
 /** Any message the server sends. */
 export type ServerMessage =
   | {
@@ -71,6 +77,8 @@ export type ServerMessage =
       readonly room_id: string;
       readonly peer_id: PeerId;
       readonly peers: readonly PeerId[];
+      /** The same peers with their usernames (null for anonymous peers), in the same order. */
+      readonly peer_info: readonly PeerInfo[];
     }
   | { readonly type: 'peer_joined'; readonly peer_id: PeerId; readonly username?: string }
   | { readonly type: 'peer_left'; readonly peer_id: PeerId }

@@ -78,10 +78,14 @@ export class SignalingHub {
       for (const m of outcome.room.members) if (!room.departed.has(m.peerId)) room.members.set(m.peerId, m);
       room.peers.set(peer.id, peer);
       this.#localPeerCount += 1;
-      const others = outcome.room.members
-        .filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId))
-        .map((m) => m.peerId);
-      peer.send({ type: 'joined', room_id: roomId, peer_id: peer.id, peers: others });
+      const others = outcome.room.members.filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId));
+      peer.send({
+        type: 'joined',
+        room_id: roomId,
+        peer_id: peer.id,
+        peers: others.map((m) => m.peerId),
+        peer_info: others.map((m) => ({ peer_id: m.peerId, username: m.username })),
+      });
       await this.#deps.broker.publish(roomId, { kind: 'joined', member });
       return { ok: true };
     } catch (error) {

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { test } from 'node:test';
@@ -40,6 +41,9 @@ test('secure mode over HTTPS: sign in through the form, connect and chat both wa
   const [alice, bob] = pages;
   try {
     await Promise.all([alice.waitForConnectedPeers(1), bob.waitForConnectedPeers(1)]);
+    // bob joined second: he knows alice's name from `joined` (peer_info), alice his from peer_joined.
+    assert.match((await bob.page.textContent('#peer-list .peer-name')) ?? '', /^user1 \(/);
+    assert.match((await alice.page.textContent('#peer-list .peer-name')) ?? '', /^user2 \(/);
     await alice.sendChat('hello over wss');
     await bob.waitForChat('hello over wss');
     await bob.sendChat('hello back');

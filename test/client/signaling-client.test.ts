@@ -55,7 +55,7 @@ describe('SignalingClient', () => {
   test('emits a typed event for every server message type', async () => {
     const { server, client } = setup();
     const messages: ServerMessage[] = [
-      { type: 'joined', room_id: 'r', peer_id: 'me', peers: [] },
+      { type: 'joined', room_id: 'r', peer_id: 'me', peers: [], peer_info: [] },
       { type: 'peer_joined', peer_id: 'p' },
       { type: 'offer', offer: { type: 'offer', sdp: 'o' }, to: 'me', from: 'p' },
       { type: 'answer', answer: { type: 'answer', sdp: 'a' }, from: 'p' },

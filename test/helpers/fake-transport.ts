@@ -42,7 +42,13 @@ export class FakeConnection implements Transport {
   /** Opens and sends `joined`, as the server does on a successful join. */
   join(peerId: string, peers: string[] = []): void {
     this.open();
-    this.receive({ type: 'joined', room_id: 'room', peer_id: peerId, peers });
+    this.receive({
+      type: 'joined',
+      room_id: 'room',
+      peer_id: peerId,
+      peers,
+      peer_info: peers.map((id) => ({ peer_id: id, username: null })),
+    });
   }
 
   serverClose(code: number, reason = ''): void {

@@ -24,19 +24,29 @@ describe('SignalingHub', () => {
     const a = new FakePeer('a', 'alice');
     const b = new FakePeer('b', 'bob');
     assert.deepEqual(await hub.join(room, a), { ok: true });
-    assert.deepEqual(a.sent, [{ type: 'joined', room_id: room, peer_id: 'a', peers: [] }]);
+    assert.deepEqual(a.sent, [{ type: 'joined', room_id: room, peer_id: 'a', peers: [], peer_info: [] }]);
     await hub.join(room, b);
-    assert.deepEqual(b.sent, [{ type: 'joined', room_id: room, peer_id: 'b', peers: ['a'] }]);
+    assert.deepEqual(b.sent, [
+      {
+        type: 'joined',
+        room_id: room,
+        peer_id: 'b',
+        peers: ['a'],
+        peer_info: [{ peer_id: 'a', username: 'alice' }],
+      },
+    ]);
     assert.deepEqual(a.ofType('peer_joined'), [{ type: 'peer_joined', peer_id: 'b', username: 'bob' }]);
     assert.equal(b.ofType('peer_joined').length, 0);
   });
 
-  test('omits username in peer_joined for anonymous peers', async () => {
+  test('omits username in peer_joined for anonymous peers, and lists them with a null username', async () => {
     const { hub } = makeHub();
     const a = new FakePeer('a');
     await hub.join(room, a);
-    await hub.join(room, new FakePeer('b'));
+    const b = new FakePeer('b');
+    await hub.join(room, b);
     assert.deepEqual(a.ofType('peer_joined'), [{ type: 'peer_joined', peer_id: 'b' }]);
+    assert.deepEqual(b.ofType('joined')[0]?.peer_info, [{ peer_id: 'a', username: null }]);
   });
 
   test('relays to one peer with from set and to kept', async () => {

@@ -72,6 +72,16 @@ describe('WebSocket authentication over WSS', () => {
     await rm(server.dir, { recursive: true, force: true });
   });
 
+  test('a late joiner learns the usernames of the peers already there (peer_info), not only their ids', async () => {
+    const admin = open('named', adminToken, 'query');
+    const first = await admin.next('joined');
+    const user = open('named', userToken, 'header');
+    const second = await user.next('joined');
+    assert.deepEqual(second.peers, [first.peer_id]);
+    assert.deepEqual(second.peer_info, [{ peer_id: first.peer_id, username: 'admin' }]);
+    assert.equal((await admin.next('peer_joined')).username, 'user1');
+  });
+
   for (const path of PATHS) {
     describe(`token in the ${path === 'query' ? '?token= query parameter' : 'Authorization: Bearer header'}`, () => {
       test('joins with a valid token from /auth/login', async () => {
