@@ -3,15 +3,17 @@
 // stderr. bench/run.mjs starts it pinned to its own CPU, so the same client code measures both.
 //
 // Usage: node bench/load-generator.mjs '<json config>'
-//   config: { scenario: 'throughput'|'latency'|'memory'|'connect', targets: [{ port, pid }, ...],
+//   config: { scenario: 'throughput'|'latency'|'memory'|'connect'|'firstmsg',
+//             targets: [{ port, pid, dialect: 'ours'|'peerjs' }, ...], sourceAddresses, eldDir,
 //             clkTck, tag, maxMs, ...scenario params (see PARAMS in bench/run.mjs) }
 //   output: { ok: true, scenario, targets: [{ result, problems }, ...] } in the order of `targets`,
 //           or { ok: false, scenario, error, problems }
 //
 // Every wait below has a deadline and every loop a bound: a stuck target fails the scenario, it never
 // hangs the benchmark.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
@@ -68,16 +70,27 @@ function sdpRest(targetLength) {
   return sdp;
 }
 
-const SDP = `v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=${MARKER}${TS_PLACEHOLDER}\r\n${sdpRest(config.sdpBytes ?? 2400)}`;
+const SDP = `v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=${MARKER}${TS_PLACEHOLDER}\r\n${sdpRest((config.sdpBytes ?? 2400) - 90)}`;
 const CANDIDATE = `candidate:842163049 1 udp 2122260223 192.0.2.7 54321 typ host ${MARKER}${TS_PLACEHOLDER}`;
 
-const offerText = (to) => JSON.stringify({ type: 'offer', offer: { type: 'offer', sdp: SDP }, to });
-const candidateText = (to) =>
-  JSON.stringify({
-    type: 'ice_candidate',
-    candidate: { candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: 0 },
-    to,
-  });
+// The mix a browser sends per negotiation: one offer (or answer), then trickled ICE candidates; here
+// 1 offer to 3 candidates, contract fields only. `ours` is this server's protocol (the ceiling
+// speaks it too); `peerjs` is PeerJS server's: {type: OFFER|CANDIDATE, dst, payload}, relayed with src.
+const MIX = ['offer', 'candidate', 'candidate', 'candidate'];
+const description = { type: 'offer', sdp: SDP };
+const candidate = { candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: 0 };
+const messageText = {
+  ours: (kind, to) =>
+    JSON.stringify(
+      kind === 'offer' ? { type: 'offer', offer: description, to } : { type: 'ice_candidate', candidate, to },
+    ),
+  peerjs: (kind, dst) =>
+    JSON.stringify(
+      kind === 'offer'
+        ? { type: 'OFFER', dst, payload: description }
+        : { type: 'CANDIDATE', dst, payload: candidate },
+    ),
+};
 
 // Client frames must be masked, and masking 2.5 KB per message in JavaScript (ws has no native helper
 // here) plus JSON building and UTF-8 encoding made the generator, not the target, the bottleneck.
@@ -134,6 +147,7 @@ function embeddedTimestamp(buf, at) {
  * the other compared the moments as much as the targets. Interleaving puts both under the same drift.
  */
 const targets = config.targets.map((t, index) => ({
+  dialect: 'ours',
   ...t,
   index,
   stats: { socketErrors: 0, unexpectedCloses: 0, serverErrors: {}, unparsable: 0 },
@@ -162,6 +176,52 @@ function readMachineCpuSeconds() {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).map(Number);
   const tck = config.clkTck ?? 100;
   return { busy: (fields[1] + fields[2] + fields[3]) / tck, steal: (fields[8] ?? 0) / tck };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Event-loop delay of the targets (bench/eventloop-probe.mjs, preloaded by the harness): SIGUSR2 makes
+// a target write what it saw since the previous SIGUSR2 and start over.
+
+function signalProbes() {
+  for (const t of targets) {
+    try {
+      process.kill(t.pid, 'SIGUSR2');
+    } catch {
+      // gone: its scenario fails elsewhere
+    }
+  }
+}
+
+const probePath = (t) => join(config.eldDir, `${t.pid}.json`);
+
+/** Starts a fresh event-loop delay window on every target. */
+async function eldStart() {
+  if (!config.eldDir) return;
+  signalProbes();
+  await sleep(100);
+  for (const t of targets) rmSync(probePath(t), { force: true });
+}
+
+/** Ends the window: one { p50_ms, p99_ms, p999_ms, max_ms, count } per target (null without probe). */
+async function eldEnd() {
+  if (!config.eldDir) return targets.map(() => null);
+  signalProbes();
+  const deadline = performance.now() + 2000;
+  while (performance.now() < deadline && !targets.every((t) => existsSync(probePath(t)))) await sleep(20);
+  return targets.map((t) => {
+    try {
+      const { p50_ms, p99_ms, p999_ms, max_ms, count } = JSON.parse(readFileSync(probePath(t), 'utf8'));
+      return {
+        eld_p50_ms: p50_ms,
+        eld_p99_ms: p99_ms,
+        eld_p999_ms: p999_ms,
+        eld_max_ms: max_ms,
+        eld_count: count,
+      };
+    } catch {
+      return null;
+    }
+  });
 }
 
 /** A point in time for CPU accounting. */
@@ -202,6 +262,7 @@ function usage(account) {
     target_cpu_pct: pct(account.targetS),
     other_cpu_pct: pct(account.otherS),
     steal_cpu_pct: pct(account.stealS),
+    ...(account.eld ?? {}),
   };
 }
 
@@ -209,6 +270,22 @@ function usage(account) {
 // Clients
 
 const openSockets = new Set();
+
+// One source address runs out of ephemeral ports near 28,000 connections (and TIME_WAIT from earlier
+// scenarios eats into them), so clients are spread over 127.0.0.2, 127.0.0.3, ... (all loopback).
+const SOURCE_ADDRESSES = Array.from({ length: config.sourceAddresses ?? 1 }, (_, i) => `127.0.0.${i + 2}`);
+let nextSource = 0;
+function sourceAddress() {
+  nextSource = (nextSource + 1) % SOURCE_ADDRESSES.length;
+  return SOURCE_ADDRESSES[nextSource];
+}
+
+/** Path and query of a WebSocket to `target` for `roomId` (ours) or as peer `id` (PeerJS). */
+function wsPath(target, roomId, id) {
+  if (target.dialect === 'peerjs')
+    return `/peerjs?key=peerjs&id=${encodeURIComponent(id)}&token=t${id.length}`;
+  return `/ws/${encodeURIComponent(roomId)}${target.token ? `?token=${target.token}` : ''}`;
+}
 
 // A sender's frames queued in the same tick (a burst of sends after a burst of receipts) leave in one
 // writev instead of one syscall each; the target still gets one frame per message. `cork: false` in
@@ -225,9 +302,10 @@ function uncork(client) {
  * the id of the other peer in the room is known (from `joined.peers` or a later `peer_joined`).
  */
 class Client {
-  constructor(target, roomId) {
+  /** `id`: PeerJS clients choose their own id; ours get one from the server. */
+  constructor(target, roomId, id = null) {
     this.target = target;
-    this.id = null;
+    this.id = id;
     this.partnerId = null;
     this.partner = null; // the other Client of the pair, same process
     this.inFlight = 0;
@@ -251,18 +329,31 @@ class Client {
 
     // No Origin header (a non-browser client) and no permessage-deflate offer: the frames written by
     // sendNext are uncompressed, and neither target should spend time on compression.
-    const ws = new WebSocket(`ws://${HOST}:${target.port}/ws/${encodeURIComponent(roomId)}`, {
-      perMessageDeflate: false,
-      handshakeTimeout: 15_000,
-    });
+    const ws = new WebSocket(
+      `${target.tls ? 'wss' : 'ws'}://${HOST}:${target.port}${wsPath(target, roomId, id)}`,
+      {
+        perMessageDeflate: false,
+        handshakeTimeout: 15_000,
+        localAddress: sourceAddress(),
+        rejectUnauthorized: false,
+      },
+    );
     this.ws = ws;
     openSockets.add(ws);
     const stats = target.stats;
     ws.on('message', (data) => this.#onMessage(data));
-    ws.on('unexpected-response', (_req, res) => {
-      this._rejectJoined(new Error(`upgrade refused with HTTP ${res.statusCode}`));
-      res.resume();
-      ws.terminate();
+    ws.on('unexpected-response', (req, res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        this._rejectJoined(
+          new Error(`upgrade of ${req.path} refused with HTTP ${res.statusCode}: ${body.slice(0, 200)}`),
+        );
+        ws.terminate();
+      });
     });
     ws.on('error', (error) => {
       stats.socketErrors += 1;
@@ -291,6 +382,9 @@ class Client {
       return;
     }
     switch (message.type) {
+      case 'OPEN': // PeerJS: the id is registered; the partner's id is known beforehand
+        this._resolveJoined(message);
+        break;
       case 'joined':
         if (typeof this.ws._socket?.write !== 'function') fail(new Error('ws no longer exposes _socket'));
         this.id = message.peer_id;
@@ -314,6 +408,11 @@ class Client {
     }
   }
 
+  /** Known partner (PeerJS: ids are chosen by the clients). */
+  pairWith(peerId) {
+    this.#pairWith(peerId);
+  }
+
   #pairWith(peerId) {
     this.partnerId = peerId;
     this._resolvePaired(peerId);
@@ -322,10 +421,8 @@ class Client {
   /** Sends the next message of the offer / ice_candidate alternation to the partner. */
   sendNext() {
     if (this.templates === null) {
-      this.templates = [
-        frameTemplate(offerText(this.partnerId)),
-        frameTemplate(candidateText(this.partnerId)),
-      ];
+      const text = messageText[this.target.dialect];
+      this.templates = MIX.map((kind) => frameTemplate(text(kind, this.partnerId)));
     }
     // Straight onto the TCP socket under ws: a whole frame per write, so it interleaves safely with
     // the (rare) control frames ws writes itself. ws keeps the socket in `_socket`; checked at open.
@@ -335,7 +432,7 @@ class Client {
       this.corked = true;
       process.nextTick(uncork, this);
     }
-    socket.write(stampedFrame(this.templates[this.sent % 2]));
+    socket.write(stampedFrame(this.templates[this.sent % this.templates.length]));
     this.sent += 1;
   }
 
@@ -391,10 +488,15 @@ async function openPairs(target, rooms, concurrency, prefix) {
   const pairs = [];
   await pool(rooms, Math.max(1, Math.floor(concurrency / 2)), async (i) => {
     const roomId = `${config.tag}-${target.index}${prefix}${i}`;
-    const a = new Client(target, roomId);
-    const b = new Client(target, roomId);
+    const peerjs = target.dialect === 'peerjs';
+    const a = new Client(target, roomId, peerjs ? `${roomId}a` : null);
+    const b = new Client(target, roomId, peerjs ? `${roomId}b` : null);
     a.partner = b;
     b.partner = a;
+    if (peerjs) {
+      a.pairWith(b.id);
+      b.pairWith(a.id);
+    }
     pairs.push([a, b]);
     await withDeadline(Promise.all([a.joined, b.joined, a.paired, b.paired]), 20_000, `room ${roomId}`);
   });
@@ -416,6 +518,7 @@ function log(text) {
  */
 async function interleave({ startSlice, stopSlice, sliceMs, rampMs, slices, onWindow }) {
   const accounts = targets.map(() => newAccount());
+  await eldStart();
   for (let slice = 0; slice < slices * targets.length; slice++) {
     const target = targets[slice % targets.length];
     startSlice(target);
@@ -428,6 +531,8 @@ async function interleave({ startSlice, stopSlice, sliceMs, rampMs, slices, onWi
     charge(accounts[target.index], target, a, b);
     await stopSlice(target);
   }
+  const eld = await eldEnd();
+  for (const t of targets) accounts[t.index].eld = eld[t.index];
   return accounts;
 }
 
@@ -580,13 +685,17 @@ async function latency() {
 }
 
 /**
- * Target RSS growth per idle, joined connection. Not interleaved (RSS does not drift with the
- * machine's speed): the targets are measured one after the other, each from its fresh state.
+ * Target RSS per idle, joined connection, at each of `steps` connection counts (e.g. 5,000 and
+ * 19,000), then `holdMs` idle with all of them open (the targets' liveness pings must keep every
+ * one alive; the event-loop delay window covers the whole time). Not interleaved (RSS does not drift
+ * with the machine's speed): the targets are measured one after the other, each from its fresh state.
  */
 async function memory() {
-  const { connections, concurrency, settleMs } = config;
+  const { steps, concurrency, settleMs, holdMs } = config;
   const results = [];
   for (const target of targets) {
+    // Idle process: started, answered /health, nothing else.
+    const idleRssKb = readRssKb(target.pid);
     // Warm-up: run the join/relay/leave code paths once so lazily loaded code and first-use caches are
     // in the baseline rather than charged to the connections.
     const warm = await openPairs(target, 50, concurrency, 'mw');
@@ -595,43 +704,108 @@ async function memory() {
     await closeAll(warm);
     await sleep(settleMs);
 
-    // Opened in two halves with a reading in between: (after - before) / N is the reported figure;
-    // the second half alone gives the marginal cost, free of one-off growth such as V8's young
-    // generation expanding under the first connections (it made the server's figure depend on N).
     const rssBeforeKb = readRssKb(target.pid);
-    const rooms = Math.ceil(connections / 2);
     const a = snapshot();
-    const first = await openPairs(target, Math.ceil(rooms / 2), concurrency, 'm');
+    const clients = [];
+    const readings = [];
+    let openedMs = 0;
+    for (const [step, count] of steps.entries()) {
+      const started = performance.now();
+      const rooms = Math.ceil((count - clients.length) / 2);
+      clients.push(...(await openPairs(target, rooms, concurrency, `m${step}-`)));
+      openedMs += performance.now() - started;
+      // The target may still be finishing work started by the last joins (buffers, GC).
+      await sleep(settleMs);
+      readings.push({ connections: clients.length, rss_kb: readRssKb(target.pid) });
+    }
+    log(`${clients.length} connections joined in ${round(openedMs / 1000, 2)} s; idle for ${holdMs} ms`);
+    // The event-loop window covers the idle hold only: liveness work over every connection, no joins.
+    await eldStart();
+    await sleep(holdMs);
     const b = snapshot();
-    await sleep(settleMs);
-    const rssMiddleKb = readRssKb(target.pid);
-    const c = snapshot();
-    const second = await openPairs(target, rooms - Math.ceil(rooms / 2), concurrency, 'n');
-    const d = snapshot();
-    const clients = [...first, ...second];
-    log(`${clients.length} connections joined in ${round((b.at - a.at + d.at - c.at) / 1000, 2)} s`);
-    // The target may still be finishing work started by the last joins (buffers, GC); give it a moment.
-    await sleep(settleMs);
-    const rssAfterKb = readRssKb(target.pid);
+    const eld = (await eldEnd())[target.index];
+    const rssHeldKb = readRssKb(target.pid);
     const stillOpen = clients.filter((client) => client.ws.readyState === WebSocket.OPEN).length;
     if (stillOpen !== clients.length) {
-      throw new Error(`${clients.length - stillOpen} connections dropped before measuring`);
+      throw new Error(`${clients.length - stillOpen} of ${clients.length} connections dropped while idle`);
     }
-    await closeAll(clients, 60_000);
+    await closeAll(clients, 120_000);
     const account = newAccount();
     charge(account, target, a, b);
-    charge(account, target, c, d);
+    account.eld = eld;
+    const first = readings[0];
+    const last = readings.at(-1);
+    const slope =
+      readings.length > 1
+        ? (last.rss_kb - first.rss_kb) / (last.connections - first.connections)
+        : Number.NaN;
     results.push({
-      connections: clients.length,
+      idle_rss_mib: round(idleRssKb / 1024, 1),
       rss_before_kb: rssBeforeKb,
-      rss_middle_kb: rssMiddleKb,
-      rss_after_kb: rssAfterKb,
-      kb_per_connection: round((rssAfterKb - rssBeforeKb) / clients.length, 2),
-      kb_per_connection_marginal: round((rssAfterKb - rssMiddleKb) / second.length, 2),
+      readings,
+      rss_held_kb: rssHeldKb,
+      held_ms: holdMs,
+      connections: first.connections,
+      kb_per_connection: round((first.rss_kb - rssBeforeKb) / first.connections, 2),
+      connections_max: last.connections,
+      kb_per_connection_max: round((last.rss_kb - rssBeforeKb) / last.connections, 2),
+      // Marginal cost between the first and the last step, and what 50,000 would need at that rate.
+      slope_kb_per_connection: round(slope, 2),
+      projected_50k_mib: round((last.rss_kb + (50_000 - last.connections) * slope) / 1024, 0),
       ...usage(account),
     });
   }
   return results;
+}
+
+/**
+ * Join to first message: a peer is alone in its room; a second one connects, joins, learns the
+ * first one's id (ours: `joined.peers`; PeerJS: known beforehand) and sends it an offer. Measured
+ * from the second peer's connect until the first peer has the offer: what a user waits for before
+ * negotiation can even start. `concurrency` rooms at a time, slices alternating between targets.
+ */
+async function firstmsg() {
+  const { cycles, concurrency, slices, warmupCycles } = config;
+  const samples = targets.map(() => []);
+  const one = async (target, roomId, record) => {
+    const peerjs = target.dialect === 'peerjs';
+    const first = new Client(target, roomId, peerjs ? `${roomId}a` : null);
+    await withDeadline(first.joined, 15_000, 'first peer joining');
+    const arrived = new Promise((resolve) => {
+      first.onRelay = () => resolve(performance.now());
+    });
+    const started = performance.now();
+    const second = new Client(target, roomId, peerjs ? `${roomId}b` : null);
+    if (peerjs) second.pairWith(first.id);
+    await withDeadline(Promise.all([second.joined, second.paired]), 15_000, 'second peer joining');
+    second.sendNext(); // the first message of the mix: an offer
+    record((await withDeadline(arrived, 15_000, 'first message')) - started);
+    await Promise.all([first.close(), second.close()]);
+  };
+  const batch = (target, count, prefix, record) =>
+    pool(count, concurrency, (i) => one(target, `${config.tag}-${target.index}${prefix}${i}`, record));
+  for (const target of targets) await batch(target, warmupCycles, 'fw', () => {});
+  const accounts = targets.map(() => newAccount());
+  const perSlice = Math.ceil(cycles / slices);
+  await eldStart();
+  for (let slice = 0; slice < slices * targets.length; slice++) {
+    const target = targets[slice % targets.length];
+    const a = snapshot();
+    await batch(target, perSlice, `f${slice}-`, (ms) => samples[target.index].push(ms));
+    charge(accounts[target.index], target, a, snapshot());
+  }
+  const eld = await eldEnd();
+  return targets.map((t) => {
+    accounts[t.index].eld = eld[t.index];
+    const sorted = Float64Array.from(samples[t.index]).sort();
+    const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+    return {
+      cycles: sorted.length,
+      p50_ms: round(pct(50), 3),
+      p99_ms: round(pct(99), 3),
+      ...usage(accounts[t.index]),
+    };
+  });
 }
 
 // A lean WebSocket handshake for the connect scenario. ws's client handshake (http.request, the
@@ -643,10 +817,20 @@ async function memory() {
 const HANDSHAKE_KEY = 'dGhlIHNhbXBsZSBub25jZQ==';
 const CLOSE_FRAME = Buffer.from([0x88, 0x82, ...MASK_KEY, 0x03 ^ MASK_KEY[0], 0xe8 ^ MASK_KEY[1]]); // 1000, masked
 
-/** Resolves once the first frame (which must be `joined`) arrived and the connection is closed again. */
+let leanIds = 0;
+
+/** Resolves once the first frame (`joined`; PeerJS: `OPEN`) arrived and the connection is closed again. */
 function leanJoin(target, roomId, onJoined) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: HOST, port: target.port, noDelay: true });
+    const socket = net.connect({
+      host: HOST,
+      port: target.port,
+      noDelay: true,
+      localAddress: sourceAddress(),
+    });
+    leanIds += 1;
+    const id = `${roomId}-${leanIds}`;
+    const welcome = target.dialect === 'peerjs' ? '"OPEN"' : '"joined"';
     let buffered = Buffer.alloc(0);
     let state = 'upgrading'; // -> 'joining' -> 'closing'
     const failWith = (message) => {
@@ -656,7 +840,7 @@ function leanJoin(target, roomId, onJoined) {
     };
     socket.on('connect', () => {
       socket.write(
-        `GET /ws/${encodeURIComponent(roomId)} HTTP/1.1\r\nHost: ${HOST}:${target.port}\r\n` +
+        `GET ${wsPath(target, roomId, id)} HTTP/1.1\r\nHost: ${HOST}:${target.port}\r\n` +
           `Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${HANDSHAKE_KEY}\r\n` +
           'Sec-WebSocket-Version: 13\r\n\r\n',
       );
@@ -675,7 +859,7 @@ function leanJoin(target, roomId, onJoined) {
       }
       const frame = serverFrame(buffered);
       if (frame === null) return;
-      if (frame.opcode !== 1 || frame.payload.indexOf('"joined"') === -1) {
+      if (frame.opcode !== 1 || frame.payload.indexOf(welcome) === -1) {
         return failWith(
           `first frame was not joined: opcode ${frame.opcode} ${frame.payload.toString().slice(0, 80)}`,
         );
@@ -738,6 +922,7 @@ async function connect() {
   // connection has closed again.
   const accounts = targets.map(() => newAccount());
   const perSlice = Math.ceil(connections / slices);
+  await eldStart();
   for (let slice = 0; slice < slices * targets.length; slice++) {
     const target = targets[slice % targets.length];
     const a = snapshot();
@@ -746,6 +931,8 @@ async function connect() {
     });
     charge(accounts[target.index], target, a, snapshot());
   }
+  const eld = await eldEnd();
+  for (const t of targets) accounts[t.index].eld = eld[t.index];
   return targets.map((t) => {
     if (failed[t.index] > connections * 0.01) {
       throw new Error(`${failed[t.index]} of ${perSlice * slices} connections failed`);
@@ -762,7 +949,7 @@ async function connect() {
 
 // ---------------------------------------------------------------------------------------------------
 
-const scenarios = { throughput, latency, memory, connect };
+const scenarios = { throughput, throughput_big: throughput, latency, memory, connect, firstmsg };
 
 async function main() {
   const scenario = scenarios[config.scenario];

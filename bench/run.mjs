@@ -7,7 +7,8 @@
 //   --runs=N         (BENCH_RUNS)          repetitions per target (default 3; medians are reported)
 //   --server=KIND    (BENCH_SERVER)        dist (default: node dist/src/main.js) or ceiling (A/A check of
 //                                          the harness: ceiling measured against itself)
-//   --only=a,b       (BENCH_ONLY)          subset of memory,connect,throughput,latency
+//   --only=a,b       (BENCH_ONLY)          subset of memory,connect,firstmsg,throughput,throughput_big,latency
+//   --peerjs=0       (BENCH_PEERJS=0)      leave PeerJS server (npm peer 1.0.2) out of the comparison
 //   --no-pin         (BENCH_NO_PIN=1)      do not pin with taskset
 //   --profile        (BENCH_PROFILE=1)     write the server's V8 CPU profiles to bench/results/profiles/
 // Output: a markdown table on stdout; raw JSON and the table under bench/results/ (gitignored).
@@ -27,6 +28,10 @@ const STATE_DIR = join(RESULTS_DIR, 'state');
 const LOG_DIR = join(RESULTS_DIR, 'logs');
 const SERVER_ENTRY = join(ROOT, 'dist', 'src', 'main.js');
 const CEILING_ENTRY = join(BENCH_DIR, 'ceiling-relay.mjs');
+// PeerJS server started with its own CLI, as its users do (`peerjs --port ...`).
+const PEERJS_ENTRY = join(ROOT, 'node_modules', 'peer', 'dist', 'bin', 'peerjs.js');
+const PROBE_ENTRY = join(BENCH_DIR, 'eventloop-probe.mjs');
+const ELD_DIR = join(RESULTS_DIR, 'eld');
 const LOADGEN_ENTRY = join(BENCH_DIR, 'load-generator.mjs');
 const TARGET_CPU = '0';
 const LOADGEN_CPU = '1';
@@ -42,7 +47,7 @@ function option(name, envName) {
   return env === undefined || env === '' ? undefined : env;
 }
 
-const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'profile', 'help'];
+const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'profile', 'peerjs', 'help'];
 for (const arg of process.argv.slice(2)) {
   const name = arg.replace(/^--/, '').split('=')[0];
   if (!arg.startsWith('--') || !KNOWN_FLAGS.includes(name)) {
@@ -60,7 +65,8 @@ const runs = Number(option('runs', 'BENCH_RUNS') ?? (quick ? 1 : 3));
 const serverKind = option('server', 'BENCH_SERVER') ?? 'dist';
 const profile = ['1', 'true'].includes(option('profile', 'BENCH_PROFILE') ?? '');
 const pinRequested = !['1', 'true'].includes(option('no-pin', 'BENCH_NO_PIN') ?? '');
-const ALL_SCENARIOS = ['memory', 'connect', 'throughput', 'latency'];
+const withPeerjs = !['0', 'false'].includes(option('peerjs', 'BENCH_PEERJS') ?? '');
+const ALL_SCENARIOS = ['memory', 'connect', 'firstmsg', 'throughput', 'throughput_big', 'latency'];
 const scenarios = (option('only', 'BENCH_ONLY') ?? ALL_SCENARIOS.join(','))
   .split(',')
   .map((s) => s.trim())
@@ -70,32 +76,59 @@ if (!Number.isInteger(runs) || runs < 1 || runs > 10) fail(`--runs must be 1..10
 if (!['dist', 'ceiling'].includes(serverKind)) fail(`--server must be dist or ceiling, got ${serverKind}`);
 for (const s of scenarios) if (!ALL_SCENARIOS.includes(s)) fail(`unknown scenario ${s} in --only`);
 
-/** Scenario parameters. The full set must finish in < ~5 min on 2 cores (3 runs x 2 targets). */
+/**
+ * Scenario parameters (issue 9): 1 offer (~300 B SDP) to 3 ICE candidates (~160 B), contract fields
+ * only. Timed scenarios alternate between the targets in `slices`.
+ */
 const PARAMS = {
-  // durationMs / connections: measured per target, split into `slices` alternating with the other.
   throughput: {
-    rooms: 50,
+    rooms: 100,
     window: 32,
+    sdpBytes: 300,
     warmupMs: quick ? 500 : 1000,
     durationMs: quick ? 2000 : 5000,
     slices: quick ? 2 : 5,
   },
-  // Short slices: a stall of the VM (seen even with the machine otherwise idle) then spreads over both
-  // targets instead of landing in one target's p99.
-  latency: {
-    rooms: 50,
-    rate: 2000,
+  // The same with browser-sized offers (~2.7 KB of SDP).
+  throughput_big: {
+    rooms: 100,
+    window: 32,
+    sdpBytes: 2700,
     warmupMs: quick ? 500 : 1000,
     durationMs: quick ? 2000 : 5000,
-    slices: quick ? 8 : 20,
+    slices: quick ? 2 : 5,
   },
-  memory: { connections: quick ? 2000 : 5000, concurrency: 200, settleMs: quick ? 700 : 1500 },
+  // 5,000 msgs/s over 1,000 peers. Short slices: a stall of the VM then spreads over all targets
+  // instead of landing in one target's p99.
+  latency: {
+    rooms: 500,
+    rate: 5000,
+    sdpBytes: 300,
+    warmupMs: quick ? 1000 : 2000,
+    durationMs: quick ? 3000 : 6000,
+    slices: quick ? 6 : 12,
+  },
+  // 5,000 and 19,000 idle connections (the open-file cap is 20,000), spread over 4 source addresses.
+  memory: {
+    steps: quick ? [2000] : [5000, 19000],
+    concurrency: 200,
+    settleMs: quick ? 700 : 1500,
+    holdMs: quick ? 3000 : 12_000,
+    sourceAddresses: 4,
+  },
   // Joins got 2x faster between 300 and 2,000 warm-up cycles (JIT), so warm up well.
   connect: {
     connections: quick ? 1000 : 5000,
     concurrency: 50,
     slices: quick ? 2 : 5,
     warmupCycles: quick ? 500 : 2000,
+    sourceAddresses: 4,
+  },
+  firstmsg: {
+    cycles: quick ? 300 : 1000,
+    concurrency: 20,
+    slices: quick ? 2 : 5,
+    warmupCycles: quick ? 200 : 500,
   },
 };
 
@@ -122,6 +155,11 @@ const SERVER_ENV = {
   JWT_SECRET_FILE: join(STATE_DIR, 'jwt_secret'),
   JWT_SECRET_KEY: randomBytes(32).toString('base64url'),
 };
+
+// In the memory scenario the liveness ticker must show it keeps up with 19,000 idle connections:
+// with a 10 s timeout the server pings every connection idle for 5 s, and all must still be open after
+// the 12 s hold. (PeerJS drops clients silent for 60 s, its default; the ceiling has no liveness.)
+const MEMORY_ENV = { WEBSOCKET_TIMEOUT: '10' };
 
 // ---------------------------------------------------------------------------------------------------
 // Child processes: every one is tracked so an error, SIGINT or SIGTERM never leaves one behind.
@@ -179,8 +217,8 @@ function setRealtime(pid, on) {
   if (result.status !== 0) throw new Error(`chrt ${policy.join(' ')} ${pid} failed`);
 }
 
-// Both sides hold one fd per connection; the memory scenario needs a few thousand.
-const FDS_NEEDED = PARAMS.memory.connections + 1024;
+// Both sides hold one fd per connection; the memory scenario needs up to 19,000 + a few hundred.
+const FDS_NEEDED = Math.max(...PARAMS.memory.steps) + 1000;
 const softFdLimit = spawnSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).stdout.trim();
 const raiseFds = softFdLimit !== 'unlimited' && !(Number(softFdLimit) >= FDS_NEEDED);
 if (raiseFds)
@@ -222,15 +260,27 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Targets
 
 /** Starts a target pinned to TARGET_CPU and resolves once GET /health answers 200. */
-async function startTarget(kind, label) {
+async function startTarget(kind, label, scenario) {
   const port = await freePort();
   const logPath = join(LOG_DIR, `${label}.log`);
   const logFd = openSync(logPath, 'w');
-  const entry = kind === 'server' ? SERVER_ENTRY : CEILING_ENTRY;
-  const env = { ...process.env, ...SERVER_ENV, PORT: String(port), BENCH_WATCH_STDIN: '1' };
+  const env = {
+    ...process.env,
+    ...SERVER_ENV,
+    ...(scenario === 'memory' ? MEMORY_ENV : {}),
+    PORT: String(port),
+    BENCH_WATCH_STDIN: '1',
+    BENCH_ELD_DIR: ELD_DIR,
+  };
   const profileArgs =
     profile && kind === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`] : [];
-  const [file, ...args] = command(TARGET_CPU, [...profileArgs, entry]);
+  const entry =
+    kind === 'server'
+      ? [SERVER_ENTRY]
+      : kind === 'peerjs'
+        ? [PEERJS_ENTRY, '--port', String(port), '--host', '127.0.0.1', '--concurrent_limit', '100000']
+        : [CEILING_ENTRY];
+  const [file, ...args] = command(TARGET_CPU, ['--import', PROBE_ENTRY, ...profileArgs, ...entry]);
   // stdin stays a pipe: the ceiling exits when it closes, should this harness die without cleanup.
   const child = spawn(file, args, { cwd: ROOT, env, stdio: ['pipe', logFd, logFd] });
   closeSync(logFd);
@@ -243,10 +293,10 @@ async function startTarget(kind, label) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${label} exited during start-up (code ${child.exitCode}); log:\n${tail(logPath)}`);
     }
-    if ((await healthStatus(port)) === 200) break;
+    if ((await healthStatus(port, kind === 'peerjs' ? '/' : '/health')) === 200) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${label}: GET /health did not answer 200 within 30 s; log:\n${tail(logPath)}`);
+      throw new Error(`${label}: no health answer (200) within 30 s; log:\n${tail(logPath)}`);
     }
     await sleep(100);
   }
@@ -254,12 +304,21 @@ async function startTarget(kind, label) {
   if (comm !== 'node' && !comm.startsWith('node')) {
     throw new Error(`${label}: pid ${child.pid} is '${comm}', not node; CPU/RSS probes would be wrong`);
   }
-  return { kind, label, port, pid: child.pid, child, exited, logPath };
+  return {
+    kind,
+    label,
+    port,
+    pid: child.pid,
+    child,
+    exited,
+    logPath,
+    dialect: kind === 'peerjs' ? 'peerjs' : 'ours',
+  };
 }
 
-async function healthStatus(port) {
+async function healthStatus(port, path) {
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(2000) });
+    const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
     await response.arrayBuffer();
     return response.status;
   } catch {
@@ -342,7 +401,8 @@ function runLoadGenerator(targets, scenario, tag, realtime) {
   const maxMs = 120_000;
   const config = {
     scenario,
-    targets: targets.map((t) => ({ port: t.port, pid: t.pid })),
+    targets: targets.map((t) => ({ port: t.port, pid: t.pid, dialect: t.dialect })),
+    eldDir: ELD_DIR,
     clkTck: CLK_TCK,
     tag,
     maxMs,
@@ -391,63 +451,159 @@ function median(values) {
   return v.length % 2 ? v[mid] : (v[mid - 1] + v[mid]) / 2;
 }
 
-/** The headline metrics: which scenario field, which direction is better, and the target ratio. */
+/**
+ * The headline metrics: which scenario field, whether higher or lower is better, and the target for
+ * the ratio server / ceiling (issue 9). Every figure must also beat PeerJS server's.
+ */
 const METRICS = [
   {
     key: 'throughput',
-    label: 'Relay throughput (msgs/s)',
+    label: 'Relay throughput, 100 rooms x 2, window 32 (msgs/s)',
     scenario: 'throughput',
     field: 'msgs_per_s',
-    target: '>= 0.75',
-    met: (r) => r >= 0.75,
+    higher: true,
+    target: '>= 0.85',
+    met: (r) => r >= 0.85,
+    digits: 0,
+  },
+  {
+    key: 'throughput_big',
+    label: 'Relay throughput, 2.7 KB offers (msgs/s)',
+    scenario: 'throughput_big',
+    field: 'msgs_per_s',
+    higher: true,
+    target: '(info)',
+    met: null,
     digits: 0,
   },
   {
     key: 'latency_p50',
-    label: 'Latency p50 @ 2,000 msgs/s (ms)',
+    label: 'Latency p50 @ 5,000 msgs/s, 1,000 peers (ms)',
     scenario: 'latency',
     field: 'p50_ms',
-    target: '(info)',
-    met: null,
+    higher: false,
+    target: '<= 1.1',
+    met: (r) => r <= 1.1,
     digits: 3,
   },
   {
     key: 'latency_p99',
-    label: 'Latency p99 @ 2,000 msgs/s (ms)',
+    label: 'Latency p99 (ms)',
     scenario: 'latency',
     field: 'p99_ms',
-    target: '<= 1.2',
-    met: (r) => r <= 1.2,
+    higher: false,
+    target: '<= 1.5',
+    met: (r) => r <= 1.5,
     digits: 3,
   },
   {
+    key: 'latency_p999',
+    label: 'Latency p99.9 (ms)',
+    scenario: 'latency',
+    field: 'p999_ms',
+    higher: false,
+    target: '<= 2',
+    met: (r) => r <= 2,
+    digits: 3,
+  },
+  {
+    key: 'latency_eld_max',
+    label: 'Event-loop delay max during latency (ms)',
+    scenario: 'latency',
+    field: 'eld_max_ms',
+    higher: false,
+    target: '< 5 ms',
+    met: null,
+    absolute: (v) => v < 5,
+    digits: 1,
+  },
+  {
     key: 'memory',
-    label: 'Memory per idle connection (KB)',
+    label: `RSS per idle connection at ${fmtInt(PARAMS.memory.steps[0])} (KB)`,
     scenario: 'memory',
     field: 'kb_per_connection',
-    target: '<= 1.3',
-    met: (r) => r <= 1.3,
+    higher: false,
+    target: '<= 1.1',
+    met: (r) => r <= 1.1,
     digits: 2,
   },
   {
-    key: 'memory_marginal',
-    label: 'Memory per idle connection, 2nd half only (KB)',
+    key: 'memory_max',
+    label: `RSS per idle connection at ${fmtInt(PARAMS.memory.steps.at(-1))} (KB)`,
     scenario: 'memory',
-    field: 'kb_per_connection_marginal',
+    field: 'kb_per_connection_max',
+    higher: false,
     target: '(info)',
     met: null,
     digits: 2,
   },
   {
-    key: 'connect',
-    label: 'Connection+join rate (joins/s)',
-    scenario: 'connect',
-    field: 'joins_per_s',
-    target: '>= 0.8',
-    met: (r) => r >= 0.8,
+    key: 'memory_slope',
+    label: 'RSS slope between the two (KB/connection)',
+    scenario: 'memory',
+    field: 'slope_kb_per_connection',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 2,
+  },
+  {
+    key: 'memory_50k',
+    label: 'RSS 50,000 connections would need (MiB, extrapolated)',
+    scenario: 'memory',
+    field: 'projected_50k_mib',
+    higher: false,
+    target: '(info)',
+    met: null,
     digits: 0,
   },
+  {
+    key: 'memory_eld_max',
+    label: 'Event-loop delay max, connections idle (ms)',
+    scenario: 'memory',
+    field: 'eld_max_ms',
+    higher: false,
+    target: '< 5 ms',
+    met: null,
+    absolute: (v) => v < 5,
+    digits: 1,
+  },
+  {
+    key: 'idle_rss',
+    label: 'Idle process RSS (MiB)',
+    scenario: 'memory',
+    field: 'idle_rss_mib',
+    higher: false,
+    target: '<= 70 MiB',
+    met: null,
+    absolute: (v) => v <= 70,
+    digits: 1,
+  },
+  {
+    key: 'connect',
+    label: 'Connect+join rate (joins/s)',
+    scenario: 'connect',
+    field: 'joins_per_s',
+    higher: true,
+    target: '>= 0.9',
+    met: (r) => r >= 0.9,
+    digits: 0,
+  },
+  {
+    key: 'firstmsg_p50',
+    label: 'Join to first message p50 (ms)',
+    scenario: 'firstmsg',
+    field: 'p50_ms',
+    higher: false,
+    target: '<= 1.1',
+    met: (r) => r <= 1.1,
+    digits: 3,
+  },
 ];
+
+function fmtInt(n) {
+  return n.toLocaleString('en-US');
+}
 
 function fmt(value, digits) {
   if (!Number.isFinite(value)) return 'n/a';
@@ -464,54 +620,70 @@ function buildReport(results, serverLabel) {
   const summary = {};
   const rows = [];
   const perRunLines = [];
+  const kinds = withPeerjs ? ['server', 'ceiling', 'peerjs'] : ['server', 'ceiling'];
   for (const m of METRICS) {
     if (!scenarios.includes(m.scenario)) continue;
-    const server = median(valuesOf(results, 'server', m.scenario, m.field));
-    const ceiling = median(valuesOf(results, 'ceiling', m.scenario, m.field));
+    const value = (kind, list = results) => median(valuesOf(list, kind, m.scenario, m.field));
+    const server = value('server');
+    const ceiling = value('ceiling');
+    const peerjs = withPeerjs ? value('peerjs') : Number.NaN;
     const ratio = server / ceiling;
-    const met = m.met === null ? '—' : Number.isFinite(ratio) ? (m.met(ratio) ? 'yes' : '**no**') : 'n/a';
+    const okTarget = m.absolute ? m.absolute(server) : m.met ? m.met(ratio) : null;
+    const met =
+      okTarget === null ? '—' : Number.isFinite(ratio) || m.absolute ? (okTarget ? 'yes' : '**no**') : 'n/a';
+    const ahead =
+      !withPeerjs || !Number.isFinite(peerjs)
+        ? '—'
+        : (m.higher ? server > peerjs : server < peerjs)
+          ? 'yes'
+          : '**no**';
     // The ratio of each run's pair, measured seconds apart: their spread shows how noisy the table is.
     const perRun = [];
     for (let run = 1; run <= runs; run++) {
-      const at = (kind) =>
-        median(
-          valuesOf(
-            results.filter((r) => r.run === run),
-            kind,
-            m.scenario,
-            m.field,
-          ),
-        );
-      perRun.push(at('server') / at('ceiling'));
+      const list = results.filter((r) => r.run === run);
+      perRun.push(value('server', list) / value('ceiling', list));
     }
-    summary[m.key] = { server, ceiling, ratio, per_run_ratios: perRun, target: m.target, met };
+    summary[m.key] = {
+      server,
+      ceiling,
+      peerjs,
+      ratio,
+      peerjs_ratio: peerjs / ceiling,
+      per_run_ratios: perRun,
+      target: m.target,
+      met,
+      ahead_of_peerjs: ahead,
+    };
+    const peerCells = withPeerjs ? ` ${fmt(peerjs, m.digits)} | ${fmt(peerjs / ceiling, 2)} |` : '';
     rows.push(
-      `| ${m.label} | ${fmt(server, m.digits)} | ${fmt(ceiling, m.digits)} | ${fmt(ratio, 2)} | ${m.target} | ${met} |`,
+      `| ${m.label} | ${fmt(server, m.digits)} | ${fmt(ceiling, m.digits)} | ${fmt(ratio, 2)} |${peerCells} ${m.target} | ${met} |${withPeerjs ? ` ${ahead} |` : ''}`,
     );
     if (runs > 1) perRunLines.push(`${m.label}: ${perRun.map((r) => fmt(r, 2)).join(', ')}`);
   }
   const table = [
-    `| metric | ${serverLabel} | ceiling | ratio | target | met? |`,
-    '| --- | ---: | ---: | ---: | --- | --- |',
+    `| metric | ${serverLabel} | ceiling | ratio |${withPeerjs ? ' PeerJS 1.0.2 | PeerJS ratio |' : ''} target | met? |${withPeerjs ? ' ahead of PeerJS? |' : ''}`,
+    `| --- | ---: | ---: | ---: |${withPeerjs ? ' ---: | ---: |' : ''} --- | --- |${withPeerjs ? ' --- |' : ''}`,
     ...rows,
     ...(perRunLines.length ? ['', `Ratio of each run's pair: ${perRunLines.join('; ')}.`] : []),
   ].join('\n');
 
-  // CPU table: shows whether the load generator (one core) or the target was the bottleneck, and how
-  // much CPU other processes took meanwhile (a disturbed measurement).
+  // CPU and event-loop delay per scenario: whether the load generator (one core) or the target was the
+  // bottleneck, how much CPU other processes took meanwhile, and the longest stall of each target.
   const cpuRows = [];
   for (const scenario of scenarios) {
     const cells = [];
-    for (const kind of ['server', 'ceiling']) {
-      for (const field of ['loadgen_cpu_pct', 'target_cpu_pct', 'other_cpu_pct']) {
-        cells.push(`${fmt(median(valuesOf(results, kind, scenario, field)), 0)} %`);
-      }
+    for (const kind of kinds) {
+      const v = (field) => median(valuesOf(results, kind, scenario, field));
+      cells.push(
+        `${fmt(v('loadgen_cpu_pct'), 0)} / ${fmt(v('target_cpu_pct'), 0)} / ${fmt(v('other_cpu_pct'), 0)} % | ` +
+          `${fmt(v('eld_p99_ms'), 1)} / ${fmt(v('eld_max_ms'), 1)} ms`,
+      );
     }
     cpuRows.push(`| ${scenario} | ${cells.join(' | ')} |`);
   }
   const cpuTable = [
-    `| scenario | load gen (vs ${serverLabel}) | ${serverLabel} | other | load gen (vs ceiling) | ceiling | other |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| scenario | ${kinds.map((k) => `${k === 'server' ? serverLabel : k}: CPU load gen / target / other | event-loop delay p99 / max`).join(' | ')} |`,
+    `| --- | ${kinds.map(() => '---: | ---:').join(' | ')} |`,
     ...cpuRows,
   ].join('\n');
   return { summary, table, cpuTable };
@@ -530,6 +702,9 @@ async function main() {
   mkdirSync(STATE_DIR, { recursive: true });
   rmSync(LOG_DIR, { recursive: true, force: true }); // logs of this benchmark only
   mkdirSync(LOG_DIR, { recursive: true });
+  mkdirSync(ELD_DIR, { recursive: true });
+  if (withPeerjs && !existsSync(PEERJS_ENTRY))
+    fail(`${PEERJS_ENTRY} missing: run npm ci (devDependency peer)`);
   if (serverKind === 'dist' && !existsSync(SERVER_ENTRY)) {
     fail(
       `${SERVER_ENTRY} does not exist; run 'npm run build' (or use --server=ceiling to check the harness)`,
@@ -543,15 +718,16 @@ async function main() {
   const started = Date.now();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
   console.error(
-    `bench: ${runs} run(s) x 2 targets, scenarios ${scenarios.join(', ')}${quick ? ' (quick)' : ''}; ` +
+    `bench: ${runs} run(s) x ${withPeerjs ? 3 : 2} targets, scenarios ${scenarios.join(', ')}${quick ? ' (quick)' : ''}; ` +
       (pinned ? `target on CPU ${TARGET_CPU}, load generator on CPU ${LOADGEN_CPU}` : 'unpinned'),
   );
 
   const results = [];
   const shutdowns = [];
   for (let run = 1; run <= runs; run++) {
-    // The order alternates between runs so neither target always goes first.
-    const order = run % 2 === 1 ? ['server', 'ceiling'] : ['ceiling', 'server'];
+    // The order rotates between runs so no target always goes first.
+    const kinds = withPeerjs ? ['server', 'ceiling', 'peerjs'] : ['server', 'ceiling'];
+    const order = kinds.map((_, i) => kinds[(i + run - 1) % kinds.length]);
     for (const scenario of scenarios) {
       // Fresh targets for every scenario, so none starts from what an earlier one left behind (after
       // the memory scenario's 5,000 connections, say). Both run side by side on the target CPU and the
@@ -559,9 +735,9 @@ async function main() {
       const targets = {};
       try {
         for (const kind of order) {
-          const runsAs = kind === 'server' && serverKind === 'dist' ? 'server' : 'ceiling';
+          const runsAs = kind === 'server' && serverKind !== 'dist' ? 'ceiling' : kind;
           const name = kind === 'server' && runsAs === 'ceiling' ? 'ceiling-aa' : kind;
-          targets[kind] = await startTarget(runsAs, `${name}-run${run}-${scenario}`);
+          targets[kind] = await startTarget(runsAs, `${name}-run${run}-${scenario}`, scenario);
         }
         results.push(...(await measure(run, scenario, order, targets)));
       } finally {
@@ -585,7 +761,8 @@ async function main() {
     `latency ${realtimeLatency ? 'under SCHED_FIFO' : 'under normal scheduling'}.\n`;
   const markdown =
     `${header}\n${table}\n\nCPU during the measured part of each scenario, medians (100 % = one core; ` +
-    `"other" = all other processes on the machine, which disturb the measurement when high):\n\n${cpuTable}\n` +
+    `"other" = all other processes on the machine, which disturb the measurement when high), and the ` +
+    `targets' event-loop delay there (bench/eventloop-probe.mjs; 1 ms = no delay):\n\n${cpuTable}\n` +
     notes(results, failures, serverLabel);
 
   const raw = {
@@ -680,7 +857,7 @@ async function measure(run, scenario, order, targets) {
 function notes(results, failures, serverLabel) {
   const lines = [];
   const used = results.filter((r) => r.ok && !r.discarded);
-  const name = (r) => `${r.target === 'server' ? serverLabel : 'ceiling'} ${r.scenario} run ${r.run}`;
+  const name = (r) => `${r.target === 'server' ? serverLabel : r.target} ${r.scenario} run ${r.run}`;
   // Disturbance is judged per pair (both targets share the slices), so it is listed per pair.
   const disturbed = new Map();
   for (const r of used.filter((u) => u.disturbed)) {
@@ -711,16 +888,23 @@ function notes(results, failures, serverLabel) {
 }
 
 function brief({ scenario, result: r }) {
-  const cpu = `(CPU: load gen ${r.loadgen_cpu_pct} %, target ${r.target_cpu_pct} %, other ${r.other_cpu_pct} %)`;
+  const eld = r.eld_max_ms === undefined ? '' : `, event-loop delay max ${r.eld_max_ms} ms`;
+  const cpu = `(CPU: load gen ${r.loadgen_cpu_pct} %, target ${r.target_cpu_pct} %, other ${r.other_cpu_pct} %${eld})`;
   switch (scenario) {
     case 'throughput':
+    case 'throughput_big':
       return `${r.msgs_per_s} msgs/s ${cpu}`;
     case 'latency':
-      return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, ${r.samples} samples ${cpu}`;
+      return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${r.samples} samples ${cpu}`;
     case 'memory':
-      return `${r.kb_per_connection} KB/connection (${r.rss_before_kb} -> ${r.rss_after_kb} KB) ${cpu}`;
+      return (
+        `idle ${r.idle_rss_mib} MiB; ${r.kb_per_connection} KB/connection at ${r.connections}, ` +
+        `${r.kb_per_connection_max} at ${r.connections_max} (${r.readings.map((x) => `${x.connections}: ${x.rss_kb} KB`).join(', ')}) ${cpu}`
+      );
     case 'connect':
       return `${r.joins_per_s} joins/s, ${r.failed} failed ${cpu}`;
+    case 'firstmsg':
+      return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over ${r.cycles} ${cpu}`;
     default:
       return JSON.stringify(r);
   }

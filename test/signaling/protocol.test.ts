@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import fc from 'fast-check';
 import { closeReason } from '../../src/signaling/errors.js';
-import { encodeRelay, parseClientMessage, relayedCopy } from '../../src/signaling/protocol.js';
+import {
+  clientMessageSchema,
+  encodeRelay,
+  parseClientMessage,
+  relayedCopy,
+} from '../../src/signaling/protocol.js';
 import { parseRoomId } from '../../src/signaling/room-id.js';
 
 describe('parseClientMessage', () => {
@@ -57,6 +63,70 @@ describe('parseClientMessage', () => {
         from: 'a',
       });
     }
+  });
+});
+
+describe('parseClientMessage, hand-checked relayable messages', () => {
+  // Values that sit on both sides of every check: types, lengths 0/1/64/65, integer bounds, null.
+  const value = fc.oneof(
+    fc.constantFrom('offer', 'answer', 'ice_candidate', 'x', '', 'p'.repeat(64), 'p'.repeat(65), '__proto__'),
+    fc.constantFrom(0, -0, -1, 1.5, 65535, 65536, 2 ** 53, true, null),
+    fc.string({ maxLength: 3 }),
+    fc.constant([]),
+    fc.constant({}),
+  );
+  const maybe = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
+  const description = fc.oneof(
+    value,
+    fc.record(
+      {
+        type: fc.oneof(fc.constantFrom('offer', 'answer'), value),
+        sdp: fc.oneof(fc.string(), value),
+        x: value,
+      },
+      { requiredKeys: [] },
+    ),
+  );
+  const candidate = fc.oneof(
+    value,
+    fc.record(
+      {
+        candidate: fc.oneof(fc.string(), value),
+        sdpMid: value,
+        sdpMLineIndex: value,
+        usernameFragment: value,
+        extra: value,
+      },
+      { requiredKeys: [] },
+    ),
+  );
+  const message = fc.record(
+    {
+      type: fc.constantFrom('offer', 'answer', 'ice_candidate'),
+      offer: description,
+      answer: description,
+      candidate,
+      to: value,
+      from: maybe(value),
+    },
+    { requiredKeys: ['type'] },
+  );
+
+  test('accepts and refuses exactly what the schema does, with the same result', () => {
+    fc.assert(
+      fc.property(message, (data) => {
+        const text = JSON.stringify(data);
+        const parsed = parseClientMessage(text);
+        const reference = clientMessageSchema.safeParse(JSON.parse(text));
+        assert.equal(parsed.ok, reference.success, text);
+        if (parsed.ok && reference.success) {
+          assert.deepEqual(parsed.message, reference.data, text);
+          // Same key order too: relayed copies are serialised from these objects.
+          assert.equal(JSON.stringify(parsed.message), JSON.stringify(reference.data), text);
+        }
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });
 
