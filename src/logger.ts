@@ -1,10 +1,5 @@
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/config.js';
-import { disableAllocationSitePretenuring } from './gc-policy.js';
-
-// The server's first module-level work (main.ts loads the logger before anything handles traffic).
-// Belongs in main.ts; here until the restructuring lets it move. See gc-policy.ts.
-disableAllocationSitePretenuring();
 
 /** Query parameters whose values never reach a log line. */
 const SECRET_PARAMS = /([?&](?:token|access_token|password)=)[^&#]*/gi;

@@ -1,6 +1,6 @@
 import { scrypt as scryptCallback, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
-import { type Algorithm, hash, type Options, verify } from '@node-rs/argon2';
+import type { Algorithm, Options } from '@node-rs/argon2';
 import { MAX_PASSWORD_BYTES } from './user-store.js';
 
 const scrypt = promisify(scryptCallback) as (
@@ -33,7 +33,7 @@ export function passwordTooLong(password: string): boolean {
  */
 export async function hashPassword(password: string): Promise<string> {
   if (passwordTooLong(password)) throw new RangeError(`password longer than ${MAX_PASSWORD_BYTES} bytes`);
-  return hash(password, OWASP_ARGON2ID);
+  return (await argon2()).hash(password, OWASP_ARGON2ID);
 }
 
 /**
@@ -44,7 +44,7 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
   if (passwordTooLong(password)) return false;
   try {
     if (passwordHash.startsWith('$scrypt$')) return await verifyScrypt(passwordHash, password);
-    return await verify(passwordHash, password);
+    return await (await argon2()).verify(passwordHash, password);
   } catch {
     return false;
   }
@@ -90,3 +90,10 @@ async function verifyScrypt(passwordHash: string, password: string): Promise<boo
   });
   return timingSafeEqual(actual, expected);
 }
+
+/** The native argon2 binding, loaded on the first hash or check: a server nobody logs in to never maps it. */
+function argon2(): Promise<typeof import('@node-rs/argon2')> {
+  argon2Module ??= import('@node-rs/argon2');
+  return argon2Module;
+}
+let argon2Module: Promise<typeof import('@node-rs/argon2')> | undefined;

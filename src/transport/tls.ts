@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
-import { generate } from 'selfsigned';
 import type { Config } from '../config/config.js';
 import { writeFileAtomic } from '../storage/atomic-write.js';
 
@@ -46,6 +45,8 @@ export async function ensureCertificate(
   }
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + 825 * 24 * 3600 * 1000);
+  // Loaded only when a certificate must be made (first HTTPS start): plain-HTTP servers never map it.
+  const { generate } = await import('selfsigned');
   const pems = await generate([{ name: 'commonName', value: 'localhost' }], {
     keyType: 'ec',
     curve: 'P-256',
