@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
 
 /** How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses. */
 export type TrustProxy =
@@ -43,6 +44,10 @@ export interface Config {
   readonly trustProxy: TrustProxy;
   readonly redisUrl: string | null;
   readonly redisKeyPrefix: string;
+  readonly redisCluster: boolean;
+  readonly redisHeartbeatMs: number;
+  /** Worker processes sharing the port (node:cluster); 1 runs the server in this process. */
+  readonly workers: number | 'auto';
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly iceServers: readonly IceServer[];
   readonly shutdownTimeoutSeconds: number;
@@ -158,17 +163,6 @@ const iceServersText = z.string().transform((value, ctx): readonly IceServer[] =
   return z.NEVER;
 });
 
-const redisUrlText = z.string().refine(
-  (v) => {
-    try {
-      return ['redis:', 'rediss:'].includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a URL like redis://127.0.0.1:6379' },
-);
-
 const secretText = z.string().min(1, { message: 'must not be empty when set' });
 
 /** Each environment variable, its default (as text, as a user would write it) and its parser. */
@@ -208,6 +202,9 @@ const VARIABLES = {
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 _ . : -' }),
   },
+  REDIS_CLUSTER: { fallback: 'false', schema: booleanText },
+  REDIS_HEARTBEAT_MS: { fallback: '1000', schema: integer(100, 60_000) },
+  WORKERS: { fallback: '1', schema: workersText },
   LOG_LEVEL: {
     fallback: 'info',
     schema: z
@@ -257,6 +254,9 @@ export function loadConfig(env: Environment): Config {
       }
     }
   }
+  issues.push(
+    ...scaleOutIssues({ workers: p.WORKERS, redisUrl: p.REDIS_URL, redisCluster: p.REDIS_CLUSTER }),
+  );
   if (issues.length > 0) throw new ConfigError(issues);
 
   const rateLimitPerMinute = p.RATE_LIMIT_PER_MINUTE as number;
@@ -288,6 +288,9 @@ export function loadConfig(env: Environment): Config {
     trustProxy: p.TRUST_PROXY as TrustProxy,
     redisUrl: p.REDIS_URL ?? null,
     redisKeyPrefix: p.REDIS_KEY_PREFIX as string,
+    redisCluster: p.REDIS_CLUSTER as boolean,
+    redisHeartbeatMs: p.REDIS_HEARTBEAT_MS as number,
+    workers: p.WORKERS as number | 'auto',
     logLevel: p.LOG_LEVEL as Config['logLevel'],
     iceServers: Object.freeze([...((p.ICE_SERVERS as IceServer[] | undefined) ?? DEFAULT_ICE_SERVERS)]),
     shutdownTimeoutSeconds: p.SHUTDOWN_TIMEOUT as number,
