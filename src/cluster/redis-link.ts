@@ -112,13 +112,12 @@ export class RedisLink {
   async close(): Promise<void> {
     this.#closing = true;
     this.#recovered.clear();
+    // QUIT waits for an answer: only worth asking a connection that is up.
     await Promise.all(
-      [this.commands, this.#subscriber].map((c) =>
-        c.quit().then(
-          () => undefined,
-          () => c.disconnect(),
-        ),
-      ),
+      [this.commands, this.#subscriber].map(async (c) => {
+        if (c.status !== 'ready') return c.disconnect();
+        await c.quit().catch(() => c.disconnect());
+      }),
     );
   }
 
