@@ -175,7 +175,7 @@ export class App {
       clearInterval(this.#sweeper);
       await this.#gateway.close(this.#config.shutdownTimeoutSeconds * 1000 * WEBSOCKET_CLOSE_SHARE);
       await this.#layer.http.close();
-      await this.#cluster.broker.close();
+      await this.#cluster.close();
       this.#deps.users.close?.();
     })();
     return this.#closing;

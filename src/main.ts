@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { type App, buildApp } from './app.js';
 import { prepareResources, StartupError } from './bootstrap.js';
 import { BrokerUnavailableError } from './cluster/create-cluster.js';
@@ -5,6 +6,7 @@ import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
 import { disableAllocationSitePretenuring } from './gc-policy.js';
 import { createLogger } from './logger.js';
+import { isPoolPrimary, runWorkerPool } from './worker-pool.js';
 
 /** Exit within 10 s of SIGTERM/SIGINT even if something hangs (CONTRACT.md "Shutdown"). */
 const HARD_EXIT_MS = 9_500;
@@ -22,10 +24,16 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config);
+  const log = cluster.isWorker ? createLogger(config).child({ pid: process.pid }) : createLogger(config);
   let app: App;
   try {
     const resources = await prepareResources(config, log);
+    if (isPoolPrimary(config.workers)) {
+      // The files are made once, here, before any worker reads them.
+      resources.users.close();
+      runWorkerPool({ workers: config.workers, log, hardExitMs: HARD_EXIT_MS });
+      return;
+    }
     app = await buildApp(config, { log, ...resources });
   } catch (error) {
     if (

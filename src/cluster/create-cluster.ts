@@ -15,9 +15,13 @@ export interface Cluster {
   readonly limits: LimitStores;
   /** This instance's own tables (the limits alone, or the fallback when Redis fails). */
   readonly local: LocalLimitStores;
+  /** Stops the background work (rate sync, heartbeat) and disconnects; the broker is closed too. */
+  close(): Promise<void>;
 }
 
-export type ClusterConfig = LimitConfig & Pick<Config, 'redisUrl' | 'redisKeyPrefix'>;
+export type ClusterConfig = LimitConfig &
+  Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
+  Partial<Pick<Config, 'redisCluster' | 'redisHeartbeatMs'>>;
 
 export interface ClusterOptions {
   readonly now?: () => number;
@@ -34,14 +38,18 @@ export class BrokerUnavailableError extends Error {
 
 /**
  * The one place that knows Redis exists. Without `REDIS_URL`: the in-process MemoryBroker and local
- * limits. With it: the RedisBroker shared by every instance and limits counted in Redis (one
- * connection pool for both). An unreachable Redis stops start-up instead of silently running a
+ * limits. With it (one Redis, or a Redis Cluster with `REDIS_CLUSTER`): the RedisBroker shared by
+ * every instance and limits shared through Redis (one set of connections for both), repaired
+ * together after an outage. An unreachable Redis stops start-up instead of silently running a
  * single isolated instance. Redis code is loaded only when it is configured.
  */
 export async function createCluster(config: ClusterConfig, options: ClusterOptions = {}): Promise<Cluster> {
   const now = options.now ?? Date.now;
   const local = createLocalLimitStores(config, now);
-  if (config.redisUrl === null) return { broker: new MemoryBroker(now), limits: local, local };
+  if (config.redisUrl === null) {
+    const broker = new MemoryBroker(now);
+    return { broker, limits: local, local, close: () => broker.close() };
+  }
 
   const [{ RedisBroker }, { createRedisLimitStores }] = await Promise.all([
     import('./redis-broker.js'),
@@ -50,14 +58,16 @@ export async function createCluster(config: ClusterConfig, options: ClusterOptio
   const url = config.redisUrl;
   const broker = await RedisBroker.connect({
     url,
+    cluster: config.redisCluster ?? false,
     prefix: config.redisKeyPrefix,
     now,
+    ...(config.redisHeartbeatMs ? { heartbeatMs: config.redisHeartbeatMs } : {}),
     ...(options.onBrokerError ? { onError: options.onBrokerError } : {}),
   }).catch((error: Error) => {
     throw new BrokerUnavailableError(`cannot reach Redis at ${redactCredentials(url)}: ${error.message}`);
   });
-  const limits = createRedisLimitStores({
-    redis: broker.client,
+  const shared = createRedisLimitStores({
+    redis: broker.link.commands,
     prefix: config.redisKeyPrefix,
     instanceId: broker.instanceId,
     rate: { perMinute: config.rateLimitPerMinute, burst: config.rateLimitBurst },
@@ -68,10 +78,15 @@ export async function createCluster(config: ClusterConfig, options: ClusterOptio
       blockSeconds: config.authBlockSeconds,
     },
     local,
-    now,
     onError: options.onLimitFallback ?? (() => {}),
   });
-  return { broker, limits, local };
+  broker.registry.register(shared.fleetState);
+  shared.rates.start();
+  const close = async () => {
+    await shared.rates.stop();
+    await broker.close();
+  };
+  return { broker, limits: shared.stores, local, close };
 }
 
 /** `redis://user:secret@host` → `redis://user:***@host`, for error messages and logs. */

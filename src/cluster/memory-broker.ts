@@ -82,6 +82,13 @@ export class MemoryBroker implements Broker {
     }));
   }
 
+  async roomCount(): Promise<number> {
+    return this.#rooms.size;
+  }
+
+  /** Nothing to repair: the rooms live in this process with the peers. */
+  bindLocalMembership(): void {}
+
   async room(roomId: RoomId): Promise<RoomSnapshot | null> {
     const room = this.#rooms.get(roomId);
     return room ? snapshot(roomId, room) : null;

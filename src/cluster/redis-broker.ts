@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import type {
   Broker,
   JoinOutcome,
+  LocalMembership,
   MemberInfo,
   RoomEvent,
   RoomEventListener,
@@ -11,13 +11,21 @@ import type {
 } from '../signaling/broker.js';
 import type { PeerId } from '../signaling/protocol.js';
 import type { RoomId } from '../signaling/room-id.js';
-import { JOIN_SCRIPT, LEAVE_SCRIPT } from './redis-room-scripts.js';
+import { type FleetState, InstanceRegistry } from './instance-registry.js';
+import { type RedisCommands, RedisLink } from './redis-link.js';
+import { RoomChannels } from './redis-room-channels.js';
+import { JOIN_SCRIPT, LEAVE_SCRIPT, RECONCILE_SCRIPT } from './redis-room-scripts.js';
+
+/** Default beat: a crashed instance's peers are announced as left within 3 to 4 beats. */
+export const DEFAULT_HEARTBEAT_MS = 1000;
 
 export interface RedisBrokerOptions {
   readonly url: string;
+  /** `url` lists Redis Cluster seed nodes: sharded pub/sub, one hash slot per room. */
+  readonly cluster?: boolean;
   /** Key and channel prefix, so several deployments (or test runs) can share one Redis. */
   readonly prefix?: string;
-  /** How often this instance renews its liveness key and reaps members of dead instances. */
+  /** How often this instance renews its liveness; it is dead after three missed beats. */
   readonly heartbeatMs?: number;
   readonly now?: () => number;
   readonly onError?: (error: unknown, context: string) => void;
@@ -29,227 +37,218 @@ interface StoredMember extends MemberInfo {
 }
 
 /**
- * Rooms shared by every instance through Redis. Membership lives in one hash per room, changed only
- * by Lua scripts, so the room cap holds across the fleet; events travel by pub/sub on one channel per
- * room, which keeps one publisher's order. Each instance keeps a liveness key with a TTL; members of an
- * instance whose key has expired (a crash) are reaped by the survivors and announced as `left`.
- * Commands fail fast while Redis is unreachable (no offline queue), so joins are refused with 1013
- * instead of hanging, and `/health` reports degraded.
+ * Rooms shared by every instance through Redis. A room's members live in one hash changed only by
+ * Lua scripts, and its events travel on one channel; keys and channel share the `{roomId}` hash tag,
+ * so on a Redis Cluster a room lives on one shard (sharded pub/sub). Each instance also keeps an index
+ * of the members it holds, so when the `InstanceRegistry` finds it dead the survivors remove exactly
+ * its members and announce them `left`, at a cost per dead instance, not per peer and beat. After an
+ * outage each instance rewrites its own members from what it really holds (`LocalMembership`).
+ * Commands fail fast while Redis is unreachable: joins are refused with 1013, `/health` is degraded.
  */
-export class RedisBroker implements Broker {
+export class RedisBroker implements Broker, FleetState {
   readonly kind = 'redis' as const;
   readonly instanceId = randomBytes(8).toString('hex');
-  readonly #commands: Redis;
-  readonly #subscriber: Redis;
+  readonly link: RedisLink;
+  readonly registry: InstanceRegistry;
+  readonly #redis: RedisCommands;
   readonly #prefix: string;
   readonly #now: () => number;
   readonly #onError: (error: unknown, context: string) => void;
-  readonly #listeners = new Map<string, Set<RoomEventListener>>();
-  readonly #heartbeatMs: number;
-  #heartbeat: NodeJS.Timeout | null = null;
+  readonly #channels: RoomChannels;
+  #membership: LocalMembership | null = null;
 
-  private constructor(options: RedisBrokerOptions) {
+  private constructor(link: RedisLink, options: RedisBrokerOptions) {
+    this.link = link;
+    this.#redis = link.commands;
     this.#prefix = options.prefix ?? 'signaling:';
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => {});
-    this.#heartbeatMs = options.heartbeatMs ?? 5000;
-    const redisOptions = {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      retryStrategy: (attempt: number) => Math.min(2000, 100 * 2 ** Math.min(attempt, 5)),
-    };
-    this.#commands = new Redis(options.url, redisOptions);
-    this.#subscriber = new Redis(options.url, redisOptions);
-    for (const [client, name] of [
-      [this.#commands, 'commands'],
-      [this.#subscriber, 'subscriber'],
-    ] as const) {
-      client.on('error', (error: unknown) => this.#onError(error, `redis ${name} connection`));
-    }
-    this.#subscriber.on('message', (channel: string, message: string) => this.#dispatch(channel, message));
-    this.#commands.defineCommand('signalingJoin', { numberOfKeys: 3, lua: JOIN_SCRIPT });
-    this.#commands.defineCommand('signalingLeave', { numberOfKeys: 3, lua: LEAVE_SCRIPT });
+    this.#channels = new RoomChannels(link, this.#prefix, this.#onError);
+    this.#redis.defineCommand('signalingJoin', { numberOfKeys: 2, lua: JOIN_SCRIPT });
+    this.#redis.defineCommand('signalingLeave', { numberOfKeys: 2, lua: LEAVE_SCRIPT });
+    this.#redis.defineCommand('signalingReconcile', { numberOfKeys: 2, lua: RECONCILE_SCRIPT });
+    this.registry = new InstanceRegistry({
+      link,
+      prefix: this.#prefix,
+      instanceId: this.instanceId,
+      heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
+      onError: this.#onError,
+    });
+    this.registry.register(this);
   }
 
-  /** The command connection, shared with the Redis limit stores (one connection pool per instance). */
-  get client(): Redis {
-    return this.#commands;
-  }
-
-  /** Connects both Redis connections and starts the liveness heartbeat; rejects if Redis is unreachable. */
+  /** Connects to Redis and joins the fleet's liveness registry; rejects if Redis is unreachable. */
   static async connect(options: RedisBrokerOptions): Promise<RedisBroker> {
-    const broker = new RedisBroker(options);
+    const onError = options.onError ?? (() => {});
+    const link = await RedisLink.connect({ url: options.url, cluster: options.cluster ?? false, onError });
+    const broker = new RedisBroker(link, options);
     try {
-      await Promise.all([broker.#commands.connect(), broker.#subscriber.connect()]);
-      await broker.#beat();
+      await broker.registry.start();
     } catch (error) {
-      broker.#commands.disconnect();
-      broker.#subscriber.disconnect();
+      await link.close();
       throw error;
     }
-    broker.#heartbeat = setInterval(() => {
-      broker.#beat().catch((error: unknown) => broker.#onError(error, 'heartbeat'));
-      broker.reapDeadInstances().catch((error: unknown) => broker.#onError(error, 'reap'));
-    }, broker.#heartbeatMs);
-    broker.#heartbeat.unref();
     return broker;
   }
 
-  async subscribe(roomId: RoomId, listener: RoomEventListener): Promise<() => Promise<void>> {
-    const channel = this.#channel(roomId);
-    let set = this.#listeners.get(channel);
-    if (!set) {
-      set = new Set();
-      this.#listeners.set(channel, set);
-      try {
-        await this.#subscriber.subscribe(channel);
-      } catch (error) {
-        this.#listeners.delete(channel);
-        throw error;
-      }
-    }
-    set.add(listener);
-    return async () => {
-      const current = this.#listeners.get(channel);
-      if (!current?.delete(listener) || current.size > 0) return;
-      this.#listeners.delete(channel);
-      await this.#subscriber
-        .unsubscribe(channel)
-        .catch((error: unknown) => this.#onError(error, 'unsubscribe'));
-    };
+  bindLocalMembership(source: LocalMembership): void {
+    this.#membership = source;
   }
 
-  async publish(roomId: RoomId, event: RoomEvent): Promise<void> {
-    // Relay payloads may be UTF-8 bytes in-process; on the channel everything is JSON text.
-    const wire =
-      event.kind === 'relay' && typeof event.payload !== 'string'
-        ? { ...event, payload: textDecoder.decode(event.payload) }
-        : event;
-    await this.#commands.publish(this.#channel(roomId), JSON.stringify(wire));
+  subscribe(roomId: RoomId, listener: RoomEventListener): Promise<() => Promise<void>> {
+    return this.#channels.subscribe(roomId, listener);
+  }
+
+  publish(roomId: RoomId, event: RoomEvent): Promise<void> {
+    return this.#channels.publish(roomId, event);
   }
 
   async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
     const stored: StoredMember = { ...member, instance: this.instanceId };
-    const result = await this.#commands.signalingJoin(
-      ...this.#roomKeys(roomId),
+    // Indexed first: a member may be indexed and not in the room, never the other way round.
+    await this.#redis.sadd(this.#indexKey(this.instanceId), indexEntry(roomId, member.peerId));
+    const [members, meta] = this.#roomKeys(roomId);
+    const result = await this.#redis.signalingJoin(
+      members,
+      meta,
       member.peerId,
       JSON.stringify(stored),
       maxPeers,
       this.#now(),
-      roomId,
     );
-    if (result === null) return { ok: false, reason: 'room_full' };
-    const [createdAt, members] = result;
-    return { ok: true, room: { roomId, createdAt: Number(createdAt), members: members.map(parseMember) } };
+    if (result === null) {
+      await this.#unindex(this.instanceId, roomId, member.peerId);
+      return { ok: false, reason: 'room_full' };
+    }
+    const [, createdAt, all] = result;
+    await this.#redis.sadd(this.#key('rooms'), roomId);
+    return { ok: true, room: { roomId, createdAt: Number(createdAt), members: all.map(parseMember) } };
   }
 
   async leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
-    const removed = await this.#commands.signalingLeave(...this.#roomKeys(roomId), peerId, roomId);
-    return removed === 1;
+    const removed = await this.#leave(roomId, peerId);
+    await this.#unindex(this.instanceId, roomId, peerId);
+    return removed;
   }
 
   async rooms(): Promise<readonly RoomSummary[]> {
-    const ids = (await this.#commands.smembers(this.#key('rooms'))) as RoomId[];
-    if (ids.length === 0) return [];
-    const pipeline = this.#commands.pipeline();
-    for (const id of ids) {
-      pipeline.hlen(this.#key(`room:${id}:members`));
-      pipeline.hget(this.#key(`room:${id}:meta`), 'created_at');
-    }
-    const replies = (await pipeline.exec()) ?? [];
-    const summaries: RoomSummary[] = [];
-    ids.forEach((roomId, i) => {
-      const count = Number(replies[i * 2]?.[1] ?? 0);
-      const createdAt = Number(replies[i * 2 + 1]?.[1] ?? 0);
-      if (count > 0) summaries.push({ roomId, peerCount: count, createdAt });
-    });
-    return summaries;
+    const ids = (await this.#redis.smembers(this.#key('rooms'))) as RoomId[];
+    const summaries = await Promise.all(
+      ids.map(async (roomId) => {
+        const [members, meta] = this.#roomKeys(roomId);
+        const [count, createdAt] = await Promise.all([
+          this.#redis.hlen(members),
+          this.#redis.hget(meta, 'created_at'),
+        ]);
+        return { roomId, peerCount: count, createdAt: Number(createdAt ?? 0) };
+      }),
+    );
+    return summaries.filter((s) => s.peerCount > 0);
+  }
+
+  async roomCount(): Promise<number> {
+    return this.#redis.scard(this.#key('rooms'));
   }
 
   async room(roomId: RoomId): Promise<RoomSnapshot | null> {
+    const [membersKey, metaKey] = this.#roomKeys(roomId);
     const [members, createdAt] = await Promise.all([
-      this.#commands.hvals(this.#key(`room:${roomId}:members`)),
-      this.#commands.hget(this.#key(`room:${roomId}:meta`), 'created_at'),
+      this.#redis.hvals(membersKey),
+      this.#redis.hget(metaKey, 'created_at'),
     ]);
     if (members.length === 0) return null;
     return { roomId, createdAt: Number(createdAt ?? 0), members: members.map(parseMember) };
   }
 
   async isHealthy(): Promise<boolean> {
-    if (this.#commands.status !== 'ready' || this.#subscriber.status !== 'ready') return false;
+    if (!this.link.ready) return false;
     try {
-      return (await this.#commands.ping()) === 'PONG';
+      return (await this.#redis.ping()) === 'PONG';
     } catch {
       return false;
     }
   }
 
+  /** Removes every member the dead instance `instanceId` held and tells their rooms `left`. */
+  async reapInstance(instanceId: string): Promise<void> {
+    const index = this.#indexKey(instanceId);
+    for (const entry of await this.#redis.smembers(index)) {
+      const [roomId, peerId] = splitEntry(entry);
+      if (await this.#leave(roomId, peerId)) await this.publish(roomId, { kind: 'left', peerId });
+    }
+    await this.#redis.del(index);
+  }
+
   /**
-   * Removes members whose instance stopped renewing its liveness key (crashed or cut off) and tells
-   * their rooms `left`. Every instance runs it on its heartbeat; the Lua leave makes it idempotent.
+   * Makes this instance's members in Redis exactly those it holds: drops the ones that left while
+   * Redis was away (ghosts that kept rooms full), re-adds the ones another instance reaped or a
+   * restarted Redis forgot, and announces each change to the room.
    */
-  async reapDeadInstances(): Promise<number> {
-    const ids = (await this.#commands.smembers(this.#key('rooms'))) as RoomId[];
-    let reaped = 0;
-    const alive = new Map<string, boolean>();
-    for (const roomId of ids) {
-      const members = (await this.#commands.hvals(this.#key(`room:${roomId}:members`))).map(parseStored);
-      for (const member of members) {
-        let isAlive = alive.get(member.instance);
-        if (isAlive === undefined) {
-          isAlive = (await this.#commands.exists(this.#key(`instance:${member.instance}`))) === 1;
-          alive.set(member.instance, isAlive);
-        }
-        if (!isAlive && (await this.leave(roomId, member.peerId))) {
-          reaped += 1;
-          await this.publish(roomId, { kind: 'left', peerId: member.peerId });
-        }
+  async repair(): Promise<void> {
+    const held = this.#membership?.heldMembers() ?? new Map<RoomId, readonly MemberInfo[]>();
+    const index = this.#indexKey(this.instanceId);
+    const stale = new Set(await this.#redis.smembers(index));
+    for (const [roomId, members] of held) {
+      const entries = members.map((m) => indexEntry(roomId, m.peerId));
+      for (const entry of entries) stale.delete(entry);
+      if (entries.length > 0) await this.#redis.sadd(index, ...entries);
+      const pairs = members.flatMap((m) => [m.peerId, JSON.stringify({ ...m, instance: this.instanceId })]);
+      const [membersKey, metaKey] = this.#roomKeys(roomId);
+      const [removed, added] = await this.#redis.signalingReconcile(
+        membersKey,
+        metaKey,
+        this.instanceId,
+        this.#now(),
+        ...pairs,
+      );
+      if (members.length > 0) await this.#redis.sadd(this.#key('rooms'), roomId);
+      for (const peerId of removed) await this.publish(roomId, { kind: 'left', peerId });
+      for (const peerId of added) {
+        const member = members.find((m) => m.peerId === peerId);
+        if (member) await this.publish(roomId, { kind: 'joined', member });
       }
     }
-    return reaped;
+    for (const entry of stale) {
+      const [roomId, peerId] = splitEntry(entry);
+      if (await this.#leave(roomId, peerId)) await this.publish(roomId, { kind: 'left', peerId });
+      await this.#redis.srem(index, entry);
+    }
+  }
+
+  /** Every instance has repaired by now: local views re-read the rooms once more. */
+  settled(): void {
+    this.#membership?.resync().catch((error: unknown) => this.#onError(error, 'resync'));
   }
 
   async close(): Promise<void> {
-    if (this.#heartbeat) clearInterval(this.#heartbeat);
-    this.#listeners.clear();
-    await this.#commands.del(this.#key(`instance:${this.instanceId}`)).catch(() => 0);
-    await Promise.all([
-      this.#commands.quit().catch(() => this.#commands.disconnect()),
-      this.#subscriber.quit().catch(() => this.#subscriber.disconnect()),
-    ]);
+    await this.registry.stop();
+    this.#channels.clear();
+    await this.link.close();
   }
 
-  async #beat(): Promise<void> {
-    const ttlSeconds = Math.max(3, Math.ceil((this.#heartbeatMs * 3) / 1000));
-    await this.#commands.set(this.#key(`instance:${this.instanceId}`), String(this.#now()), 'EX', ttlSeconds);
-  }
-
-  #dispatch(channel: string, message: string): void {
-    const set = this.#listeners.get(channel);
-    if (!set) return;
-    let event: RoomEvent;
-    try {
-      event = JSON.parse(message) as RoomEvent;
-    } catch (error) {
-      this.#onError(error, 'malformed event on the room channel');
-      return;
+  /** Removes one member; keeps the room listing in step when the room empties. */
+  async #leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
+    const [members, meta] = this.#roomKeys(roomId);
+    const [removed, emptied] = await this.#redis.signalingLeave(members, meta, peerId);
+    if (emptied === 1) {
+      const rooms = this.#key('rooms');
+      await this.#redis.srem(rooms, roomId);
+      // A join elsewhere may have recreated the room between the script and the SREM.
+      if ((await this.#redis.exists(members)) === 1) await this.#redis.sadd(rooms, roomId);
     }
-    for (const listener of [...set]) {
-      try {
-        listener(event);
-      } catch (error) {
-        this.#onError(error, 'room event listener');
-      }
-    }
+    return removed === 1;
   }
 
-  #roomKeys(roomId: RoomId): [string, string, string] {
-    return [this.#key(`room:${roomId}:members`), this.#key(`room:${roomId}:meta`), this.#key('rooms')];
+  async #unindex(instanceId: string, roomId: RoomId, peerId: PeerId): Promise<void> {
+    await this.#redis.srem(this.#indexKey(instanceId), indexEntry(roomId, peerId));
   }
 
-  #channel(roomId: RoomId): string {
-    return this.#key(`events:${roomId}`);
+  #roomKeys(roomId: RoomId): [string, string] {
+    return [this.#key(`room:{${roomId}}:members`), this.#key(`room:{${roomId}}:meta`)];
+  }
+
+  #indexKey(instanceId: string): string {
+    return this.#key(`instance:${instanceId}:members`);
   }
 
   #key(suffix: string): string {
@@ -257,13 +256,16 @@ export class RedisBroker implements Broker {
   }
 }
 
-const textDecoder = new TextDecoder();
+function indexEntry(roomId: RoomId, peerId: PeerId): string {
+  return `${roomId} ${peerId}`;
+}
 
-function parseStored(json: string): StoredMember {
-  return JSON.parse(json) as StoredMember;
+function splitEntry(entry: string): [RoomId, PeerId] {
+  const space = entry.indexOf(' ');
+  return [entry.slice(0, space) as RoomId, entry.slice(space + 1)];
 }
 
 function parseMember(json: string): MemberInfo {
-  const { peerId, username, joinedAt } = parseStored(json);
+  const { peerId, username, joinedAt } = JSON.parse(json) as StoredMember;
   return { peerId, username, joinedAt };
 }

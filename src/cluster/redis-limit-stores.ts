@@ -1,125 +1,83 @@
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
 import {
   type AuthFailureTracker,
   type AuthGate,
   USERNAME_BASE_DELAY_SECONDS,
   USERNAME_MAX_DELAY_SECONDS,
 } from '../security/auth-failure-tracker.js';
-import type { ConnectionCounter } from '../security/connection-counter.js';
-import type {
-  AuthFailureStore,
-  ConnectionCapStore,
-  LimitStores,
-  MessageRateStore,
-} from '../security/limit-stores.js';
+import type { AuthFailureStore, ConnectionCapStore, LimitStores } from '../security/limit-stores.js';
 import type { RateLimiter } from '../security/token-bucket.js';
+import type { FleetState } from './instance-registry.js';
+import type { RedisCommands } from './redis-link.js';
+import { SharedRateLimits } from './redis-rate-sync.js';
 
-// KEYS[1] bucket hash; ARGV: capacity, refill per ms, now (ms), ttl (ms)
-const TAKE_TOKEN = `
-local b = redis.call('HMGET', KEYS[1], 't', 'u')
-local cap = tonumber(ARGV[1])
-local now = tonumber(ARGV[3])
-local tokens = tonumber(b[1]) or cap
-local updated = tonumber(b[2]) or now
-if now > updated then
-  tokens = math.min(cap, tokens + (now - updated) * tonumber(ARGV[2]))
-  updated = now
+// KEYS[1] per-instance counts of one client; ARGV: instance id, max, this instance's count with the
+// new connection. Sets this instance's count to what it holds, or to one less when refused.
+const ACQUIRE_CONNECTION = `
+local fields = redis.call('HGETALL', KEYS[1])
+local held = tonumber(ARGV[3])
+local total = held
+for i = 1, #fields, 2 do
+  if fields[i] ~= ARGV[1] then total = total + tonumber(fields[i + 1]) end
 end
-local ok = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  ok = 1
+local ok = 1
+if total > tonumber(ARGV[2]) then
+  ok = 0
+  held = held - 1
 end
-redis.call('HSET', KEYS[1], 't', tostring(tokens), 'u', tostring(updated))
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+if held > 0 then redis.call('HSET', KEYS[1], ARGV[1], held) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], 86400)
 return ok
 `;
 
-// KEYS[1] per-instance counts of one client; ARGV: instance id, max, instance key prefix
-// Counts held by instances whose liveness key is gone (crashed) are dropped before counting.
-const ACQUIRE_CONNECTION = `
-local fields = redis.call('HGETALL', KEYS[1])
-local total = 0
-for i = 1, #fields, 2 do
-  local instance = fields[i]
-  if instance ~= ARGV[1] and redis.call('EXISTS', ARGV[3] .. instance) == 0 then
-    redis.call('HDEL', KEYS[1], instance)
-  else
-    total = total + tonumber(fields[i + 1])
-  end
-end
-if total >= tonumber(ARGV[2]) then return 0 end
-redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-redis.call('EXPIRE', KEYS[1], 86400)
-return 1
-`;
-
-// KEYS[1] per-instance counts; ARGV: instance id
-const RELEASE_CONNECTION = `
-local n = redis.call('HINCRBY', KEYS[1], ARGV[1], -1)
-if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return n
-`;
-
-// KEYS: ip failures, ip block, username failures, username throttle
-// ARGV: max failures, window ms, block ms, base delay ms, max delay ms, has username (1/0)
+// KEYS[1] failures, KEYS[2] block or throttle; ARGV: max failures, window ms, block ms,
+// base delay ms, max delay ms, mode ('ip': block at the limit; 'user': throttle with backoff)
 const RECORD_FAILURE = `
-local blocked = 0
-if redis.call('PTTL', KEYS[2]) <= 0 then
+if ARGV[6] == 'ip' then
+  if redis.call('PTTL', KEYS[2]) > 0 then return 0 end
   local n = redis.call('INCR', KEYS[1])
   if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
   if n >= tonumber(ARGV[1]) then
     redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
     redis.call('DEL', KEYS[1])
-    blocked = 1
+    return 1
   end
+  return 0
 end
-if ARGV[6] == '1' then
-  local u = redis.call('INCR', KEYS[3])
-  if u == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[2]) end
-  local excess = u - tonumber(ARGV[1])
-  if excess >= 0 then
-    local delay = math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * 2 ^ math.min(excess, 10))
-    redis.call('SET', KEYS[4], '1', 'PX', math.floor(delay))
-  end
+local u = redis.call('INCR', KEYS[1])
+if u == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local excess = u - tonumber(ARGV[1])
+if excess >= 0 then
+  local delay = math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * 2 ^ math.min(excess, 10))
+  redis.call('SET', KEYS[2], '1', 'PX', math.floor(delay))
 end
-return blocked
+return 0
 `;
 
 declare module 'ioredis' {
   // ioredis' documented way to type commands added with `defineCommand`.
   interface RedisCommander<Context> {
-    limitTakeToken(
-      bucketKey: string,
-      capacity: number,
-      refillPerMs: number,
-      now: number,
-      ttlMs: number,
-    ): Result<number, Context>;
     limitAcquireConnection(
       countsKey: string,
       instanceId: string,
       max: number,
-      instanceKeyPrefix: string,
+      heldWithNew: number,
     ): Result<number, Context>;
-    limitReleaseConnection(countsKey: string, instanceId: string): Result<number, Context>;
     limitRecordFailure(
-      ipFailuresKey: string,
-      ipBlockKey: string,
-      userFailuresKey: string,
-      userThrottleKey: string,
+      failuresKey: string,
+      gateKey: string,
       maxFailures: number,
       windowMs: number,
       blockMs: number,
       baseDelayMs: number,
       maxDelayMs: number,
-      hasUsername: '0' | '1',
+      mode: 'ip' | 'user',
     ): Result<number, Context>;
   }
 }
 
 export interface RedisLimitStoresOptions {
-  readonly redis: Redis;
+  readonly redis: RedisCommands;
   /** Deployment prefix; limit keys live under `${prefix}limits:`. */
   readonly prefix: string;
   readonly instanceId: string;
@@ -130,90 +88,115 @@ export interface RedisLimitStoresOptions {
     readonly windowSeconds: number;
     readonly blockSeconds: number;
   };
-  /** The in-process stores, used whenever Redis does not answer (limits then hold per instance). */
+  /** The in-process tables: rate buckets always decide; auth falls back to them when Redis fails. */
   readonly local: {
     readonly ipRate: RateLimiter;
     readonly userRate: RateLimiter;
-    readonly connections: ConnectionCounter;
     readonly authFailures: AuthFailureTracker;
   };
-  readonly now: () => number;
   readonly onError: (error: unknown, context: string) => void;
 }
 
+/** The shared stores, their background rate sync and their part in the fleet's repairs. */
+export interface RedisLimits {
+  readonly stores: LimitStores;
+  readonly rates: SharedRateLimits;
+  readonly fleetState: FleetState;
+}
+
 /**
- * Limit stores shared by every instance through Redis, each one Lua script per decision so the
- * fleet counts as one. When Redis fails, each decision falls back to the instance's own in-process
- * store: limits keep holding, per instance, until Redis is back.
+ * Limit stores shared by every instance through Redis. Message rates: local buckets synced in the
+ * background (`SharedRateLimits`). Connection caps: each instance writes how many connections of a
+ * client it holds into the client's hash (always the absolute count, so a write that failed during
+ * an outage is corrected by the next one or by `repair`); a dead instance's counts are dropped by the
+ * survivors. Auth failures: one Lua script per IP and one per username (each on its own hash slot).
+ * When Redis fails, caps and auth decisions fall back to this instance's own counts.
  */
-export function createRedisLimitStores(options: RedisLimitStoresOptions): LimitStores {
-  options.redis.defineCommand('limitTakeToken', { numberOfKeys: 1, lua: TAKE_TOKEN });
-  options.redis.defineCommand('limitAcquireConnection', { numberOfKeys: 1, lua: ACQUIRE_CONNECTION });
-  options.redis.defineCommand('limitReleaseConnection', { numberOfKeys: 1, lua: RELEASE_CONNECTION });
-  options.redis.defineCommand('limitRecordFailure', { numberOfKeys: 4, lua: RECORD_FAILURE });
-  const redis = options.redis;
+export function createRedisLimitStores(options: RedisLimitStoresOptions): RedisLimits {
+  const { redis, instanceId } = options;
+  redis.defineCommand('limitAcquireConnection', { numberOfKeys: 1, lua: ACQUIRE_CONNECTION });
+  redis.defineCommand('limitRecordFailure', { numberOfKeys: 2, lua: RECORD_FAILURE });
   const key = (suffix: string) => `${options.prefix}limits:${suffix}`;
+  const countsKey = (client: string) => key(`conn:${client}`);
+  const indexKey = (id: string) => `${options.prefix}instance:${id}:conns`;
 
-  const refillPerMs = options.rate.perMinute / 60_000;
-  const bucketTtlMs = Math.ceil(options.rate.burst / refillPerMs) + 1000;
-  const rateStore = (kind: string, local: RateLimiter): MessageRateStore => ({
-    async take(client: string) {
-      try {
-        const ok = await redis.limitTakeToken(
-          key(`rate:${kind}:${client}`),
-          options.rate.burst,
-          refillPerMs,
-          options.now(),
-          bucketTtlMs,
-        );
-        return ok === 1;
-      } catch (error) {
-        options.onError(error, `rate limit (${kind})`);
-        return local.take(client);
-      }
-    },
-  });
+  /** Connections this instance holds per client: the truth its Redis counts are rewritten from. */
+  const held = new Map<string, number>();
+  /** Clients whose count in Redis may be wrong (a write failed); rewritten by `repair`. */
+  const dirty = new Set<string>();
+  const write = (client: string): Promise<void> => {
+    const n = held.get(client) ?? 0;
+    const done =
+      n > 0
+        ? Promise.all([
+            redis.hset(countsKey(client), instanceId, n),
+            redis.sadd(indexKey(instanceId), client),
+          ])
+        : Promise.all([redis.hdel(countsKey(client), instanceId), redis.srem(indexKey(instanceId), client)]);
+    return done.then(
+      () => undefined,
+      (error: unknown) => {
+        dirty.add(client);
+        options.onError(error, 'connection count');
+      },
+    );
+  };
+  const adjust = (client: string, delta: number) => {
+    const n = (held.get(client) ?? 0) + delta;
+    if (n > 0) held.set(client, n);
+    else held.delete(client);
+    return n;
+  };
 
-  // Acquisitions granted by the local fallback are released locally, the others in Redis.
-  const locallyHeld = new Map<string, number>();
   const connections: ConnectionCapStore = {
     async tryAcquire(client: string) {
+      const n = adjust(client, 1);
       try {
-        const ok = await redis.limitAcquireConnection(
-          key(`conn:${client}`),
-          options.instanceId,
-          options.maxConnectionsPerIp,
-          `${options.prefix}instance:`,
-        );
-        return ok === 1;
+        const [ok] = await Promise.all([
+          redis.limitAcquireConnection(countsKey(client), instanceId, options.maxConnectionsPerIp, n),
+          redis.sadd(indexKey(instanceId), client),
+        ]);
+        if (ok === 1) return true;
+        adjust(client, -1);
+        // Another acquire of this client may have been in flight: write the count as it is now.
+        void write(client);
+        return false;
       } catch (error) {
         options.onError(error, 'connection cap');
-        const ok = options.local.connections.tryAcquire(client);
-        if (ok) locallyHeld.set(client, (locallyHeld.get(client) ?? 0) + 1);
-        return ok;
+        dirty.add(client);
+        if ((held.get(client) ?? 0) <= options.maxConnectionsPerIp) return true;
+        adjust(client, -1);
+        return false;
       }
     },
     release(client: string) {
-      const held = locallyHeld.get(client) ?? 0;
-      if (held > 0) {
-        if (held === 1) locallyHeld.delete(client);
-        else locallyHeld.set(client, held - 1);
-        options.local.connections.release(client);
-        return;
-      }
-      redis
-        .limitReleaseConnection(key(`conn:${client}`), options.instanceId)
-        .catch((error: unknown) => options.onError(error, 'connection release'));
+      adjust(client, -1);
+      void write(client);
     },
     async count(client: string) {
-      const held = locallyHeld.get(client) ?? 0;
       try {
-        const counts = await redis.hvals(key(`conn:${client}`));
-        return held + counts.reduce((sum, n) => sum + Number(n), 0);
+        const counts = await redis.hgetall(countsKey(client));
+        counts[instanceId] = String(held.get(client) ?? 0);
+        return Object.values(counts).reduce((sum, n) => sum + Number(n), 0);
       } catch (error) {
         options.onError(error, 'connection count');
-        return options.local.connections.count(client);
+        return held.get(client) ?? 0;
       }
+    },
+  };
+
+  const fleetState: FleetState = {
+    async reapInstance(deadId: string) {
+      const index = indexKey(deadId);
+      const clients = await redis.smembers(index);
+      await Promise.all(clients.map((client) => redis.hdel(countsKey(client), deadId)));
+      await redis.del(index);
+    },
+    async repair() {
+      const stale = await redis.smembers(indexKey(instanceId));
+      const clients = new Set([...stale, ...dirty, ...held.keys()]);
+      dirty.clear();
+      await Promise.all([...clients].map(write));
     },
   };
 
@@ -228,46 +211,55 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): LimitS
       return fallback();
     }
   };
+  const ipKeys = (ip: string) => [key(`{ip:${ip}}:fail`), key(`{ip:${ip}}:block`)] as const;
+  const userKeys = (user: string) => [key(`{user:${user}}:fail`), key(`{user:${user}}:throttle`)] as const;
+  const record = (keys: readonly [string, string], mode: 'ip' | 'user') =>
+    redis.limitRecordFailure(
+      keys[0],
+      keys[1],
+      options.auth.maxFailures,
+      options.auth.windowSeconds * 1000,
+      options.auth.blockSeconds * 1000,
+      USERNAME_BASE_DELAY_SECONDS * 1000,
+      USERNAME_MAX_DELAY_SECONDS * 1000,
+      mode,
+    );
+  const local = options.local.authFailures;
   const authFailures: AuthFailureStore = {
-    checkIp: (ipKey) => gate(key(`block:ip:${ipKey}`), () => options.local.authFailures.checkIp(ipKey)),
+    checkIp: (ipKey) => gate(ipKeys(ipKey)[1], () => local.checkIp(ipKey)),
     checkUsername: (username) =>
-      gate(key(`throttle:user:${username.toLowerCase()}`), () =>
-        options.local.authFailures.checkUsername(username),
-      ),
+      gate(userKeys(username.toLowerCase())[1], () => local.checkUsername(username)),
     async recordFailure(ipKey, username) {
-      const user = username?.toLowerCase() ?? '';
       try {
-        const blocked = await redis.limitRecordFailure(
-          key(`fail:ip:${ipKey}`),
-          key(`block:ip:${ipKey}`),
-          key(`fail:user:${user}`),
-          key(`throttle:user:${user}`),
-          options.auth.maxFailures,
-          options.auth.windowSeconds * 1000,
-          options.auth.blockSeconds * 1000,
-          USERNAME_BASE_DELAY_SECONDS * 1000,
-          USERNAME_MAX_DELAY_SECONDS * 1000,
-          username === undefined ? '0' : '1',
-        );
+        const [blocked] = await Promise.all([
+          record(ipKeys(ipKey), 'ip'),
+          username === undefined ? 0 : record(userKeys(username.toLowerCase()), 'user'),
+        ]);
         return blocked === 1;
       } catch (error) {
         options.onError(error, 'auth failure record');
-        return options.local.authFailures.recordFailure(ipKey, username);
+        return local.recordFailure(ipKey, username);
       }
     },
     async recordSuccess(username) {
-      options.local.authFailures.recordSuccess(username);
-      const user = username.toLowerCase();
+      local.recordSuccess(username);
       await redis
-        .del(key(`fail:user:${user}`), key(`throttle:user:${user}`))
+        .del(...userKeys(username.toLowerCase()))
         .catch((error: unknown) => options.onError(error, 'auth success record'));
     },
   };
 
+  const rates = new SharedRateLimits({
+    redis,
+    prefix: options.prefix,
+    perMinute: options.rate.perMinute,
+    burst: options.rate.burst,
+    local: options.local,
+    onError: options.onError,
+  });
   return {
-    ipRate: rateStore('ip', options.local.ipRate),
-    userRate: rateStore('user', options.local.userRate),
-    connections,
-    authFailures,
+    stores: { ipRate: rates.ipRate, userRate: rates.userRate, connections, authFailures },
+    rates,
+    fleetState,
   };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jwtKeyProblem } from '../auth/jwt-key.js';
+import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
 
 /** How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses. */
 export type TrustProxy =
@@ -126,17 +127,6 @@ const iceServersText = z.string().transform((value, ctx): readonly IceServer[] =
   return z.NEVER;
 });
 
-const redisUrlText = z.string().refine(
-  (v) => {
-    try {
-      return ['redis:', 'rediss:'].includes(new URL(v).protocol);
-    } catch {
-      return false;
-    }
-  },
-  { message: 'expected a URL like redis://127.0.0.1:6379' },
-);
-
 const secretText = z.string().min(1, { message: 'must not be empty when set' });
 
 // An unset or empty variable takes `fallback`, written as a user would write it, and goes through
@@ -182,6 +172,9 @@ const ENVIRONMENT = z.object({
     'signaling:',
     z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'expected 1 to 64 of A-Z a-z 0-9 _ . : -' }),
   ),
+  REDIS_CLUSTER: withDefault('false', booleanText),
+  REDIS_HEARTBEAT_MS: withDefault('1000', integer(100, 60_000)),
+  WORKERS: withDefault('1', workersText),
   LOG_LEVEL: withDefault(
     'info',
     z
@@ -224,6 +217,10 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     trustProxy: env.TRUST_PROXY,
     redisUrl: env.REDIS_URL ?? null,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    redisCluster: env.REDIS_CLUSTER,
+    redisHeartbeatMs: env.REDIS_HEARTBEAT_MS,
+    /** Worker processes sharing the port (node:cluster); 1 runs the server in this process. */
+    workers: env.WORKERS,
     logLevel: env.LOG_LEVEL,
     iceServers: Object.freeze([...(env.ICE_SERVERS ?? DEFAULT_ICE_SERVERS)]),
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
@@ -250,6 +247,10 @@ export function loadConfig(env: Environment): Config {
   }
   const keyIssue = jwtKeyIssue(env);
   if (keyIssue) issues.push(keyIssue);
+  if (result.success) {
+    const { workers, redisUrl, redisCluster } = result.data;
+    issues.push(...scaleOutIssues({ workers, redisUrl: redisUrl ?? undefined, redisCluster }));
+  }
   if (!result.success || issues.length > 0) throw new ConfigError(issues);
   return result.data;
 }

@@ -4,11 +4,12 @@ import type { AuthGate } from './auth-failure-tracker.js';
 export type MaybePromise<T> = T | Promise<T>;
 
 /**
- * Token buckets keyed by client; `take` is false when the message must be dropped. In-process
- * stores answer synchronously, so the hot path allocates no promise unless the store is remote.
+ * Token buckets keyed by client; `take` is false when the message must be dropped. Every store
+ * decides at once, in-process: a message never waits for Redis (a fleet syncs its counts in the
+ * background), so a client is never refused for the latency of a shared store.
  */
 export interface MessageRateStore {
-  take(key: string): MaybePromise<boolean>;
+  take(key: string): boolean;
 }
 
 /** Concurrent connections per key. `release` exactly once for each acquire that returned true. */

@@ -46,6 +46,24 @@ export class RateLimiter {
     return true;
   }
 
+  /**
+   * Sets `key`'s bucket to `tokens` as of now: what the fleet says is left (below zero: a debt the
+   * refill pays back before the next message passes). `onlyLower` keeps a bucket already lower.
+   */
+  setTokens(key: string, tokens: number, onlyLower = false): void {
+    const now = this.#options.now();
+    const capped = Math.min(this.#options.burst, tokens);
+    const bucket = this.#buckets.get(key);
+    if (bucket !== undefined) {
+      this.#refill(bucket, now);
+      if (!onlyLower || capped < bucket.tokens) bucket.tokens = capped;
+      return;
+    }
+    if (capped >= this.#options.burst) return;
+    if (this.#buckets.size >= this.#options.maxKeys) this.#makeRoom();
+    this.#buckets.set(key, { tokens: capped, updatedAt: now });
+  }
+
   /** Drops every bucket that has refilled completely. */
   sweep(): void {
     const now = this.#options.now();

@@ -40,6 +40,17 @@ export type RoomEvent =
 export type RoomEventListener = (event: RoomEvent) => void;
 
 /**
+ * What one instance really holds, so a shared broker can repair its state after an outage. The hub
+ * implements it; brokers only read it.
+ */
+export interface LocalMembership {
+  /** Every room with peers joined through this instance, and those peers' member records. */
+  heldMembers(): ReadonlyMap<RoomId, readonly MemberInfo[]>;
+  /** Shared state may have changed unseen: re-read each room and tell local peers who came and went. */
+  resync(): Promise<void>;
+}
+
+/**
  * Where rooms live: membership (with the room cap enforced atomically) and event delivery.
  * Delivery guarantee: every listener subscribed to a room when an event is published receives it once,
  * and events published by one caller arrive in the order they were published. Nothing is persisted:
@@ -60,8 +71,15 @@ export interface Broker {
   /** Removes a member; resolves true when it was there. Deletes the room when it becomes empty. */
   leave(roomId: RoomId, peerId: PeerId): Promise<boolean>;
   rooms(): Promise<readonly RoomSummary[]>;
+  /** How many rooms are active: one cheap read, for `/health`. */
+  roomCount(): Promise<number>;
   room(roomId: RoomId): Promise<RoomSnapshot | null>;
   /** True while the broker can serve joins and deliver events. */
   isHealthy(): Promise<boolean>;
+  /**
+   * Tells the broker what this instance holds. A shared broker uses it to rewrite this instance's
+   * members after an outage and then calls `resync`; an in-process broker has nothing to repair.
+   */
+  bindLocalMembership(source: LocalMembership): void;
   close(): Promise<void>;
 }

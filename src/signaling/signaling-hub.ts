@@ -1,4 +1,4 @@
-import type { Broker, MemberInfo, RoomEvent } from './broker.js';
+import type { Broker, LocalMembership, MemberInfo, RoomEvent } from './broker.js';
 import { ErrorCode } from './errors.js';
 import type { Peer } from './peer.js';
 import type { ClientMessage, PeerId, RelayableMessage } from './protocol.js';
@@ -37,17 +37,21 @@ interface LocalRoom {
  * through `Broker`. Every relay and presence change is published to the broker and delivered from the
  * broker's callback, so one process runs exactly the code a fleet runs.
  * Ordering: a sender's relays reach each recipient in the order the hub received them.
- * A peer never receives its own messages.
+ * A peer never receives its own messages. Presence is told once per change: a `joined` or `left` the
+ * hub already knows of (a repair announcing it again) is not repeated to the peers.
  */
-export class SignalingHub {
+export class SignalingHub implements LocalMembership {
   readonly #deps: SignalingHubDeps;
   readonly #rooms = new Map<RoomId, LocalRoom>();
   /** Each local peer's `,"from":"<id>"}` bytes, so relaying a frame allocates once. */
   readonly #suffixes = new WeakMap<Peer, Uint8Array>();
+  /** Each local peer's own member record, as the broker was given it. */
+  readonly #records = new WeakMap<Peer, MemberInfo>();
   #localPeerCount = 0;
 
   constructor(deps: SignalingHubDeps) {
     this.#deps = deps;
+    deps.broker.bindLocalMembership(this);
   }
 
   /** Number of peers joined through this instance. */
@@ -75,8 +79,11 @@ export class SignalingHub {
       const outcome = await this.#deps.broker.join(roomId, member, this.#deps.maxPeersPerRoom);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       inBroker = true;
-      for (const m of outcome.room.members) if (!room.departed.has(m.peerId)) room.members.set(m.peerId, m);
+      // The new peer itself enters `members` with its own `joined` event, which tells the local others.
+      for (const m of outcome.room.members)
+        if (m.peerId !== peer.id && !room.departed.has(m.peerId)) room.members.set(m.peerId, m);
       room.peers.set(peer.id, peer);
+      this.#records.set(peer, member);
       this.#localPeerCount += 1;
       const others = outcome.room.members.filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId));
       peer.send({
@@ -114,6 +121,35 @@ export class SignalingHub {
       this.#deps.onBrokerError?.(error, 'leave');
     } finally {
       this.#releaseIfEmpty(roomId, room);
+    }
+  }
+
+  heldMembers(): ReadonlyMap<RoomId, readonly MemberInfo[]> {
+    const held = new Map<RoomId, MemberInfo[]>();
+    for (const [roomId, room] of this.#rooms) {
+      const members: MemberInfo[] = [];
+      for (const peer of room.peers.values()) {
+        const record = this.#records.get(peer);
+        if (record) members.push(record);
+      }
+      if (members.length > 0) held.set(roomId, members);
+    }
+    return held;
+  }
+
+  async resync(): Promise<void> {
+    for (const [roomId, room] of [...this.#rooms]) {
+      if (room.pendingJoins > 0) continue;
+      const snapshot = await this.#deps.broker.room(roomId);
+      const present = new Map((snapshot?.members ?? []).map((m) => [m.peerId, m]));
+      for (const peer of room.peers.values()) {
+        const record = this.#records.get(peer);
+        if (record) present.set(peer.id, record);
+      }
+      for (const peerId of [...room.members.keys()])
+        if (!present.has(peerId)) this.#deliver(room, { kind: 'left', peerId });
+      for (const member of present.values())
+        if (!room.members.has(member.peerId)) this.#deliver(room, { kind: 'joined', member });
     }
   }
 
@@ -190,7 +226,9 @@ export class SignalingHub {
       }
       case 'joined': {
         const { member } = event;
+        const known = room.members.has(member.peerId);
         room.members.set(member.peerId, member);
+        if (known) return;
         const message =
           member.username === null
             ? ({ type: 'peer_joined', peer_id: member.peerId } as const)
@@ -199,8 +237,9 @@ export class SignalingHub {
         return;
       }
       case 'left': {
-        room.members.delete(event.peerId);
+        const known = room.members.delete(event.peerId);
         if (room.pendingJoins > 0) room.departed.add(event.peerId);
+        if (!known) return;
         for (const [id, peer] of room.peers)
           if (id !== event.peerId) peer.send({ type: 'peer_left', peer_id: event.peerId });
         return;

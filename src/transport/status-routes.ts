@@ -5,6 +5,9 @@ import type { Config } from '../config/config.js';
 import { PROJECT_ROOT, SERVICE_NAME, VERSION } from '../project-files.js';
 import type { Broker } from '../signaling/broker.js';
 
+/** How long one broker check answers every `/health` call: a flood of probes costs Redis one check. */
+const HEALTH_CHECK_TTL_MS = 1000;
+
 export interface StatusRoutesDeps {
   readonly config: Pick<Config, 'iceServers'>;
   readonly broker: Broker;
@@ -13,9 +16,21 @@ export interface StatusRoutesDeps {
   readonly now: () => number;
 }
 
-/** `GET /` (JSON, or the landing page for browsers), `GET /health` and `GET /api/ice-servers`. */
+/**
+ * `GET /` (JSON, or the landing page for browsers), `GET /health` and `GET /api/ice-servers`.
+ * `/health` needs no login, so its cost is bounded: one broker check (a ping and a room count) at
+ * most once a second, shared by every call made meanwhile.
+ */
 export function registerStatusRoutes(app: FastifyInstance, deps: StatusRoutesDeps): void {
   const landingPage = join(PROJECT_ROOT, 'examples', 'index.html');
+  let check: { at: number; result: Promise<{ ok: boolean; rooms: number }> } | null = null;
+  const brokerStatus = () => {
+    const now = deps.now();
+    if (check === null || now - check.at >= HEALTH_CHECK_TTL_MS) {
+      check = { at: now, result: checkBroker(deps.broker) };
+    }
+    return check.result;
+  };
 
   app.get('/', async (request, reply) => {
     if (prefersHtml(request.headers.accept)) {
@@ -26,8 +41,7 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusRoutesDep
   });
 
   app.get('/health', async (_request, reply) => {
-    const brokerOk = await deps.broker.isHealthy().catch(() => false);
-    const rooms = brokerOk ? (await deps.broker.rooms().catch(() => [])).length : 0;
+    const { ok: brokerOk, rooms } = await brokerStatus();
     const body = {
       status: brokerOk ? 'healthy' : 'degraded',
       version: VERSION,
@@ -40,6 +54,12 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusRoutesDep
   });
 
   app.get('/api/ice-servers', async () => ({ iceServers: deps.config.iceServers }));
+}
+
+async function checkBroker(broker: Broker): Promise<{ ok: boolean; rooms: number }> {
+  const ok = await broker.isHealthy().catch(() => false);
+  const rooms = ok ? await broker.roomCount().catch(() => 0) : 0;
+  return { ok, rooms };
 }
 
 /** True when the client lists text/html before any JSON type (what browsers send for navigation). */

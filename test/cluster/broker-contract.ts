@@ -68,6 +68,7 @@ export function describeBroker(name: string, factory: () => Promise<Broker>): vo
       const listed = (await broker.rooms()).find((r) => r.roomId === room);
       assert.equal(listed?.peerCount, 2);
       assert.equal(typeof listed?.createdAt, 'number');
+      assert.equal(await broker.roomCount(), (await broker.rooms()).length);
     });
 
     test('delivers published events to every subscriber in publish order, and stops after unsubscribe', async () => {

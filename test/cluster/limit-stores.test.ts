@@ -25,7 +25,7 @@ describeLimitStores('in-process', async () => {
 if (await redisReachable()) {
   const clusters: Cluster[] = [];
   after(async () => {
-    for (const c of clusters) await c.broker.close();
+    for (const c of clusters) await c.close();
   });
   describeLimitStores('Redis', async () => {
     const cluster = await createCluster(

@@ -57,11 +57,11 @@ if (!available) {
         const stop = await survivor.subscribe(room, (e) => {
           if (e.kind === 'left') events.push(e.peerId);
         });
-        // Simulate the crash: the instance's liveness key disappears without a clean leave.
+        // Simulate the crash: the instance's deadline passes without a clean leave.
         const admin = new Redis(REDIS_URL);
-        await admin.del(`${shared}instance:${crashed.instanceId}`);
+        await admin.zadd(`${shared}instances`, 0, crashed.instanceId);
         admin.disconnect();
-        assert.equal(await survivor.reapDeadInstances(), 1);
+        await survivor.registry.tick();
         const deadline = Date.now() + 2000;
         while (events.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
         assert.deepEqual(events, ['ghost']);
@@ -72,6 +72,37 @@ if (!available) {
         await stop();
       } finally {
         await crashed.close();
+        await survivor.close();
+      }
+    });
+
+    test('an instance taken for dead while alive puts its members back on its next beat and announces them', async () => {
+      const shared = prefix();
+      const cutOff = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, heartbeatMs: 60_000 });
+      const survivor = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, heartbeatMs: 60_000 });
+      const room = 'rejoin' as RoomId;
+      const held = { peerId: 'still-here', username: null, joinedAt: 1 };
+      cutOff.bindLocalMembership({ heldMembers: () => new Map([[room, [held]]]), resync: async () => {} });
+      try {
+        await cutOff.join(room, held, 5);
+        const events: string[] = [];
+        const stop = await survivor.subscribe(room, (e) => events.push(e.kind));
+        const admin = new Redis(REDIS_URL);
+        await admin.zadd(`${shared}instances`, 0, cutOff.instanceId);
+        admin.disconnect();
+        await survivor.registry.tick();
+        assert.equal(await survivor.room(room), null);
+        await cutOff.registry.tick();
+        assert.deepEqual(
+          (await survivor.room(room))?.members.map((m) => m.peerId),
+          ['still-here'],
+        );
+        const deadline = Date.now() + 2000;
+        while (events.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        assert.deepEqual(events, ['left', 'joined']);
+        await stop();
+      } finally {
+        await cutOff.close();
         await survivor.close();
       }
     });

@@ -130,6 +130,29 @@ describe('loadConfig', () => {
       'k'.repeat(32),
     );
   });
+
+  test('scale-out: WORKERS needs REDIS_URL, a seed list needs REDIS_CLUSTER, one line each', () => {
+    assert.throws(
+      () => loadConfig({ WORKERS: '2' }),
+      (e: Error) =>
+        /^invalid configuration: WORKERS="2": .*REDIS_URL/.test(e.message) && !e.message.includes('\n'),
+    );
+    assert.throws(() => loadConfig({ WORKERS: 'many' }), /WORKERS="many": expected auto or a whole number/);
+    assert.throws(
+      () => loadConfig({ REDIS_URL: 'redis://a:7000,b:7001' }),
+      /REDIS_URL=.*needs REDIS_CLUSTER=true/,
+    );
+    const config = loadConfig({
+      WORKERS: 'auto',
+      REDIS_URL: 'redis://a:7000,b:7001',
+      REDIS_CLUSTER: 'true',
+      REDIS_HEARTBEAT_MS: '500',
+    });
+    assert.equal(config.workers, 'auto');
+    assert.equal(config.redisCluster, true);
+    assert.equal(config.redisHeartbeatMs, 500);
+    assert.equal(loadConfig({}).workers, 1);
+  });
 });
 
 describe('readEnvironment', () => {

@@ -1,5 +1,5 @@
 import type { RawData } from 'ws';
-import type { MaybePromise, MessageRateStore } from '../../security/limit-stores.js';
+import type { MessageRateStore } from '../../security/limit-stores.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { CloseCode } from '../../signaling/errors.js';
 import type { ClientConnection } from './client-connection.js';
@@ -8,12 +8,6 @@ import type { DialectSession } from './dialect.js';
 /** Refused messages within `STRIKE_WINDOW_MS` after which a client is closed with 4429. */
 const STRIKE_LIMIT = 20;
 const STRIKE_WINDOW_MS = 60_000;
-/**
- * Messages of one connection waiting for a remote (Redis) rate-limit verdict; past this the client
- * is sending faster than the fleet can count, and further messages are refused as rate limited.
- */
-const MAX_PENDING_ADMISSIONS = 256;
-
 export interface MessageAdmissionDeps {
   readonly ipRate: MessageRateStore;
   readonly userRate: MessageRateStore;
@@ -25,7 +19,8 @@ export interface MessageAdmissionDeps {
  * The rate limits of every client message, in any dialect: one token from the client address's
  * bucket and, when authenticated, the user's. An over-limit message is dropped and answered in the
  * dialect's words; `STRIKE_LIMIT` refusals within a minute close the connection with 4429.
- * Admitted messages reach the session in the order they arrived, also while a remote store decides.
+ * Every verdict is given at once (the stores decide in-process), so admitted messages reach the
+ * session synchronously, in the order they arrived.
  */
 export class MessageAdmission {
   readonly #deps: MessageAdmissionDeps;
@@ -40,15 +35,13 @@ export class MessageAdmission {
   }
 }
 
-/** One connection's admission state: strikes and the frames waiting for a verdict. */
+/** One connection's admission state: its strikes. */
 export class MessageGate {
   readonly #deps: MessageAdmissionDeps;
   readonly #connection: ClientConnection;
   readonly #session: DialectSession;
   #strikes = 0;
   #strikeWindowStart: number;
-  #pending = 0;
-  #queue: Promise<void> = Promise.resolve();
 
   constructor(deps: MessageAdmissionDeps, connection: ClientConnection, session: DialectSession) {
     this.#deps = deps;
@@ -59,39 +52,13 @@ export class MessageGate {
 
   /** One frame from the client: delivered to the session when admitted, refused otherwise. */
   receive(data: RawData, isBinary: boolean): void {
-    if (this.#pending === 0) {
-      const verdict = this.#take();
-      if (typeof verdict === 'boolean') {
-        if (verdict || this.#refuse()) this.#session.receive(data, isBinary);
-        return;
-      }
-      this.#enqueue(verdict, data, isBinary);
-      return;
-    }
-    // Earlier messages still wait for a remote verdict: queue behind them so order is kept.
-    if (this.#pending >= MAX_PENDING_ADMISSIONS) {
-      this.#refuse();
-      return;
-    }
-    this.#enqueue(null, data, isBinary);
+    if (this.#take() || this.#refuse()) this.#session.receive(data, isBinary);
   }
 
-  #enqueue(verdict: Promise<boolean> | null, data: RawData, isBinary: boolean): void {
-    this.#pending += 1;
-    this.#queue = this.#queue.then(async () => {
-      const admitted = await (verdict ?? this.#take());
-      this.#pending -= 1;
-      if (!this.#connection.isOpen) return;
-      if (admitted || this.#refuse()) this.#session.receive(data, isBinary);
-    });
-  }
-
-  #take(): MaybePromise<boolean> {
-    const ipOk = this.#deps.ipRate.take(this.#connection.client.key);
+  #take(): boolean {
+    if (!this.#deps.ipRate.take(this.#connection.client.key)) return false;
     const user = this.#connection.username;
-    const userOk = user === null ? true : this.#deps.userRate.take(user);
-    if (typeof ipOk === 'boolean' && typeof userOk === 'boolean') return ipOk && userOk;
-    return Promise.all([ipOk, userOk]).then(([a, b]) => a && b);
+    return user === null || this.#deps.userRate.take(user);
   }
 
   /** Always false (the message is dropped); the boolean lets callers write `ok || refuse()`. */
