@@ -46,6 +46,10 @@ export interface Config {
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   readonly iceServers: readonly IceServer[];
   readonly shutdownTimeoutSeconds: number;
+  /** Bearer token `GET /metrics` requires; null leaves it open (protect it at the network). */
+  readonly metricsToken: string | null;
+  /** Serve `/metrics` on this port only (not on `PORT`); null serves it on `PORT`. */
+  readonly metricsPort: number | null;
 }
 
 /** A configuration problem: which variable, what it held, what is allowed. */
@@ -218,6 +222,8 @@ const VARIABLES = {
   },
   ICE_SERVERS: { fallback: undefined, schema: iceServersText },
   SHUTDOWN_TIMEOUT: { fallback: '8', schema: integer(1, 9) },
+  METRICS_TOKEN: { fallback: undefined, schema: secretText },
+  METRICS_PORT: { fallback: undefined, schema: integer(1, 65535) },
 } as const;
 
 type Variables = typeof VARIABLES;
@@ -291,6 +297,8 @@ export function loadConfig(env: Environment): Config {
     logLevel: p.LOG_LEVEL as Config['logLevel'],
     iceServers: Object.freeze([...((p.ICE_SERVERS as IceServer[] | undefined) ?? DEFAULT_ICE_SERVERS)]),
     shutdownTimeoutSeconds: p.SHUTDOWN_TIMEOUT as number,
+    metricsToken: p.METRICS_TOKEN ?? null,
+    metricsPort: p.METRICS_PORT ?? null,
   };
   return Object.freeze(config);
 }

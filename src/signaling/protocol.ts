@@ -51,6 +51,15 @@ const clientMessage = z.discriminatedUnion('type', [
   authMessage,
 ]);
 
+/** The schema of each client message type, as `parseClientMessage` validates it (also documented in AsyncAPI). */
+export const CLIENT_MESSAGE_SCHEMAS = {
+  offer: offerMessage,
+  answer: answerMessage,
+  ice_candidate: iceCandidateMessage,
+  ping: pingMessage,
+  auth: authMessage,
+} as const;
+
 export type OfferMessage = z.infer<typeof offerMessage>;
 export type AnswerMessage = z.infer<typeof answerMessage>;
 export type IceCandidateMessage = z.infer<typeof iceCandidateMessage>;
