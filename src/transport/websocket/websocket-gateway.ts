@@ -187,7 +187,16 @@ export class WebSocketGateway {
 
     session = await request.open(connection);
     if (session === null) return;
-    const gate = this.#deps.messages.gate(connection, session);
+    const opened = session;
+    // Frames still waiting for a (remote) rate-limit verdict when a drain begins are not relayed:
+    // the drain's guarantee covers what the relay accepted before it began, and nothing after.
+    const gate = this.#deps.messages.gate(connection, {
+      receive: (data, isBinary) => {
+        if (this.#accepting) opened.receive(data, isBinary);
+      },
+      rateLimited: () => opened.rateLimited(),
+      closed: (code) => opened.closed(code),
+    });
     liveness.track(connection);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Once the server has sent its close (4401, 4429, ...) nothing more from this client is relayed.
