@@ -12,14 +12,13 @@ test('/docs renders every route in Chromium under the strict CSP without a viola
   const context = await newContext(browser);
   try {
     const page = await context.newPage();
-    const console: string[] = [];
+    const logged: string[] = [];
     page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') console.push(message.text());
+      if (message.type() === 'error' || message.type() === 'warning') logged.push(message.text());
     });
-    page.on('pageerror', (error) => console.push(`page error: ${error.message}`));
+    page.on('pageerror', (error) => logged.push(`page error: ${error.message}`));
     await page.addInitScript(() => {
       document.addEventListener('securitypolicyviolation', (event) => {
-        // biome-ignore lint/suspicious/noConsole: reported to the test through the console
         console.error(`CSP violation: ${event.violatedDirective} ${event.blockedURI}`);
       });
     });
@@ -41,9 +40,9 @@ test('/docs renders every route in Chromium under the strict CSP without a viola
     assert.equal(await page.getAttribute('#asyncapi', 'href'), '/asyncapi.json');
     await page.waitForTimeout(500);
     assert.deepEqual(
-      console.filter((line) => /Content Security Policy|CSP violation|page error/i.test(line)),
+      logged.filter((line) => /Content Security Policy|CSP violation|page error/i.test(line)),
       [],
-      console.join('\n'),
+      logged.join('\n'),
     );
   } finally {
     await context.close();
