@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { SecurityEventKind, SecurityEvents } from '../security/security-events.js';
 import type { Broker } from '../signaling/broker.js';
+import { CloseCode } from '../signaling/errors.js';
 import type { TrafficCounters } from '../transport/websocket/traffic-counters.js';
 import type { BrokerObserver } from './instrumented-broker.js';
 import type { NegotiationTracker } from './negotiation-tracker.js';
@@ -165,6 +166,8 @@ export class ServerMetrics implements BrokerObserver {
         const s = sources();
         if (!s) return;
         this.reset();
+        // Every catalogued code is exported from the start (at 0), so rate() works before its first use.
+        for (const code of Object.values(CloseCode)) this.inc({ code: String(code) }, 0);
         for (const [code, count] of s.traffic.closeCodes) this.inc({ code: String(code) }, count);
       },
     });
