@@ -202,6 +202,8 @@ export class ServerMetrics implements BrokerObserver {
       buckets: LATENCY_BUCKETS,
       registers,
     });
+    for (const operation of ['join', 'leave', 'rooms', 'room', 'health'])
+      this.#brokerCommands.zero({ operation, result: 'ok' });
     this.#brokerPublish = new Histogram({
       name: 'signaling_broker_publish_seconds',
       help: 'Redis publish latency of relayed messages (one publish in eight is timed).',
