@@ -9,6 +9,7 @@ import type { UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
 import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
+import { Operations } from './operations/operations.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver } from './security/client-address.js';
 import { OriginPolicy } from './security/origin-policy.js';
@@ -45,6 +46,8 @@ const LIMIT_SWEEP_INTERVAL_MS = 30_000;
  * HTTP requests and the broker, so the whole shutdown fits the budget.
  */
 const WEBSOCKET_CLOSE_SHARE = 0.5;
+/** Share of `SHUTDOWN_TIMEOUT` for relays accepted before the drain to reach their recipients. */
+const RELAY_FLUSH_SHARE = 0.2;
 
 /** 128 random bits, URL-safe: peer ids nobody can guess. */
 export function randomPeerId(): string {
@@ -65,10 +68,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     onLimitFallback: (error, context) =>
       log.warn({ err: error, context }, 'shared limit store failed; using this instance’s own limits'),
   });
+  const ops = new Operations(config, now);
+  const broker = ops.instrument(cluster.broker);
   const events = new SecurityEvents(log);
   const addresses = new ClientAddressResolver(config.trustProxy);
   const origins = new OriginPolicy(config);
-  const guard = new AuthGuard(cluster.limits.authFailures, events);
+  const guard = new AuthGuard(ops.watchBlocks(cluster.limits.authFailures), events);
   const tokens = new TokenService({
     secret: deps.jwtSecret,
     issuer: config.jwtIssuer,
@@ -78,7 +83,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   const access = new AccessVerifier(tokens, deps.users);
   const hub = new SignalingHub({
-    broker: cluster.broker,
+    broker,
+    onRelay: ops.onRelay,
     maxPeersPerRoom: config.maxConnectionsPerRoom,
     now,
     onBrokerError: (error, context) => log.error({ err: error, context }, 'broker operation failed'),
@@ -98,26 +104,38 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     events,
     log,
     now,
+    traffic: ops.traffic,
   });
   gateway.attach(layer.server);
 
   const { http } = layer;
   await registerSecurityHeaders(http, origins, config.requireHttps);
   registerErrorHandlers(http);
+  await ops.register(http, {
+    connections: () => gateway.connectionCount,
+    peers: () => hub.localPeerCount,
+    rooms: () => hub.localRoomCount,
+    events,
+  });
   const requestAuth = { access, guard, addresses };
   registerStatusRoutes(http, {
     config,
-    broker: cluster.broker,
+    broker,
     connectionCount: () => gateway.connectionCount,
     startedAt: now(),
     now,
   });
-  registerLoginRoutes(http, { ...requestAuth, tokens, users: deps.users });
-  registerRoomRoutes(http, { config, broker: cluster.broker, auth: requestAuth });
+  registerLoginRoutes(http, {
+    ...requestAuth,
+    tokens,
+    users: deps.users,
+    onPasswordChecked: ops.passwordChecked,
+  });
+  registerRoomRoutes(http, { config, broker, auth: requestAuth });
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
-  return new App(config, deps, layer, gateway, cluster, diagnostics);
+  return new App(config, deps, layer, gateway, cluster, diagnostics, ops);
 }
 
 /** The wired server, not yet listening. */
@@ -127,6 +145,8 @@ export class App {
   readonly diagnostics: AppDiagnostics;
   /** Where rooms live: `memory` or `redis`. */
   readonly brokerKind: 'memory' | 'redis';
+  /** Metrics, probes, API documentation and the drain state of this instance. */
+  readonly operations: Operations;
   readonly #config: Config;
   readonly #deps: AppDeps;
   readonly #layer: HttpLayer;
@@ -142,6 +162,7 @@ export class App {
     gateway: WebSocketGateway,
     cluster: Cluster,
     diagnostics: AppDiagnostics,
+    operations: Operations,
   ) {
     this.#config = config;
     this.#deps = deps;
@@ -150,14 +171,17 @@ export class App {
     this.#cluster = cluster;
     this.http = layer.http;
     this.diagnostics = diagnostics;
+    this.operations = operations;
     this.brokerKind = cluster.broker.kind;
     this.#sweeper = setInterval(() => cluster.local.sweep(), LIMIT_SWEEP_INTERVAL_MS);
     this.#sweeper.unref();
   }
 
   /** Listens on the configured host and port (or `port`), resolving to the bound port. */
-  listen(port = this.#config.port): Promise<number> {
-    return listenOn(this.#layer, this.#config.host, port);
+  async listen(port = this.#config.port): Promise<number> {
+    const bound = await listenOn(this.#layer, this.#config.host, port);
+    await this.operations.listen(this.#config.host);
+    return bound;
   }
 
   /** Re-reads the users file and, over HTTPS, the certificate and key (SIGHUP); open sockets stay. */
@@ -169,12 +193,22 @@ export class App {
     }
   }
 
-  /** Closes every WebSocket with 1001, finishes in-flight HTTP requests, stops timers and the broker. */
+  /**
+   * Drains, then stops: reports not ready at once, takes no new connections or messages, lets every
+   * relay accepted so far reach its recipients, closes every WebSocket with 1001 (reconnect
+   * elsewhere), finishes in-flight HTTP requests, stops timers and the broker; all within
+   * `SHUTDOWN_TIMEOUT`.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      const budgetMs = this.#config.shutdownTimeoutSeconds * 1000;
       clearInterval(this.#sweeper);
-      await this.#gateway.close(this.#config.shutdownTimeoutSeconds * 1000 * WEBSOCKET_CLOSE_SHARE);
+      this.operations.beginDrain();
+      this.#gateway.stopAccepting();
+      await this.operations.flushRelays(budgetMs * RELAY_FLUSH_SHARE);
+      await this.#gateway.close(budgetMs * WEBSOCKET_CLOSE_SHARE);
       await this.#layer.http.close();
+      await this.operations.close();
       await this.#cluster.close();
       this.#deps.users.close?.();
     })();

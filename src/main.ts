@@ -52,7 +52,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    setTimeout(() => process.exit(0), HARD_EXIT_MS).unref();
+    setTimeout(() => process.exit(0), Math.min(HARD_EXIT_MS, config.shutdownTimeoutSeconds * 1000)).unref();
     app.close().then(
       () => {
         log.info('stopped');

@@ -185,6 +185,8 @@ const ENVIRONMENT = z.object({
   ),
   ICE_SERVERS: iceServersText.optional(),
   SHUTDOWN_TIMEOUT: withDefault('8', integer(1, 9)),
+  METRICS_TOKEN: secretText.optional(),
+  METRICS_PORT: integer(1, 65535).optional(),
 });
 
 // The variables as the server uses them; the types of `Config` come from here.
@@ -224,6 +226,10 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     logLevel: env.LOG_LEVEL,
     iceServers: Object.freeze([...(env.ICE_SERVERS ?? DEFAULT_ICE_SERVERS)]),
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
+    /** Bearer token `GET /metrics` requires; null leaves it open (protect it at the network). */
+    metricsToken: env.METRICS_TOKEN ?? null,
+    /** Serve `/metrics` on this port only (not on `PORT`); null serves it on `PORT`. */
+    metricsPort: env.METRICS_PORT ?? null,
   }),
 );
 

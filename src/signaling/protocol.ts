@@ -56,6 +56,15 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   authMessage,
 ]);
 
+/** The schema of each client message type, as `parseClientMessage` validates it (also documented in AsyncAPI). */
+export const CLIENT_MESSAGE_SCHEMAS = {
+  offer: offerMessage,
+  answer: answerMessage,
+  ice_candidate: iceCandidateMessage,
+  ping: pingMessage,
+  auth: authMessage,
+} as const;
+
 export type OfferMessage = z.infer<typeof offerMessage>;
 export type AnswerMessage = z.infer<typeof answerMessage>;
 export type IceCandidateMessage = z.infer<typeof iceCandidateMessage>;

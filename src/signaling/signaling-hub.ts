@@ -12,6 +12,16 @@ export interface SignalingHubDeps {
   readonly now: () => number;
   /** Called when the broker fails during a join, leave or relay; the hub itself never throws on it. */
   readonly onBrokerError?: (error: unknown, context: string) => void;
+  /**
+   * Called once for each message the hub accepted for relay, before it is published; must not throw
+   * and should only count (it runs on the hot path).
+   */
+  readonly onRelay?: (
+    roomId: RoomId,
+    from: PeerId,
+    to: PeerId | undefined,
+    type: RelayableMessage['type'],
+  ) => void;
 }
 
 /** Result of `SignalingHub.join`. */
@@ -190,6 +200,7 @@ export class SignalingHub implements LocalMembership {
       suffix = relaySuffix(peer.id);
       this.#suffixes.set(peer, suffix);
     }
+    this.#deps.onRelay?.(roomId, peer.id, to, message.type);
     const payload = encodeRelay(message, peer.id, exactFrame, suffix);
     const event: RoomEvent =
       to === undefined

@@ -9,9 +9,12 @@ import { authenticateRequest, type RequestAuthDeps } from './request-auth.js';
 export interface LoginRouteDeps extends RequestAuthDeps {
   readonly tokens: TokenService;
   readonly users: UserStore;
+  /** Told how long each login's password verification (argon2) took. */
+  readonly onPasswordChecked?: (seconds: number) => void;
 }
 
-const loginBody = z.object({
+/** The body `POST /auth/login` accepts; also the OpenAPI document's request schema. */
+export const loginBody = z.object({
   username: z.string().regex(USERNAME_PATTERN, { message: 'expected 1 to 64 of A-Z a-z 0-9 _ - .' }),
   password: z
     .string()
@@ -49,10 +52,12 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
         .send({ detail: 'too many failed login attempts for this account; try again later' });
     }
     const user = deps.users.find(username);
+    const checkStarted = performance.now();
     const valid =
       user && !user.disabled
         ? await verifyPassword(user.passwordHash, password)
         : await verifyDummyPassword(password);
+    deps.onPasswordChecked?.((performance.now() - checkStarted) / 1000);
     if (!valid || !user) {
       await deps.guard.recordFailure(client, {
         user: username,

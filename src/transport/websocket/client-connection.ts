@@ -2,6 +2,7 @@ import { WebSocket } from 'ws';
 import type { ClientAddress } from '../../security/client-address.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { closeReason } from '../../signaling/errors.js';
+import type { TrafficCounters } from './traffic-counters.js';
 
 /** Relays may be UTF-8 bytes; they still go out as text frames. */
 const TEXT_FRAME = { binary: false } as const;
@@ -29,6 +30,7 @@ export class ClientConnection {
   farewell: Farewell | null = null;
   readonly #sendBufferLimit: number;
   readonly #events: SecurityEvents;
+  readonly #traffic: TrafficCounters | null;
 
   constructor(
     ws: WebSocket,
@@ -36,12 +38,14 @@ export class ClientConnection {
     now: number,
     sendBufferLimit: number,
     events: SecurityEvents,
+    traffic: TrafficCounters | null = null,
   ) {
     this.ws = ws;
     this.client = client;
     this.lastSeen = now;
     this.#sendBufferLimit = sendBufferLimit;
     this.#events = events;
+    this.#traffic = traffic;
   }
 
   get isOpen(): boolean {
@@ -57,11 +61,18 @@ export class ClientConnection {
       return;
     }
     this.ws.send(frame, TEXT_FRAME);
+    const traffic = this.#traffic;
+    if (traffic !== null) {
+      traffic.messagesOut += 1;
+      traffic.bytesOut += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
+    }
   }
 
   /** Closes with `code` after the dialect's farewell; the reason is trimmed to what a close frame holds. */
   close(code: number, reason: string): void {
     if (this.ws.readyState === WebSocket.OPEN) this.farewell?.(this, code, reason);
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING)
+      this.#traffic?.countClose(code);
     closeSocket(this.ws, code, reason);
   }
 

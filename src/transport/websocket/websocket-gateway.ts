@@ -13,8 +13,12 @@ import type { ConnectionAuth } from './connection-auth.js';
 import type { Dialect, DialectSession } from './dialect.js';
 import type { LivenessMonitor } from './liveness-monitor.js';
 import type { MessageAdmission } from './message-admission.js';
+import { TrafficCounters } from './traffic-counters.js';
 import type { UpgradeAdmission } from './upgrade-admission.js';
 import { refuseUpgrade } from './upgrade-refusal.js';
+
+/** The close reason of a drain: clients should reconnect, and not to this instance. */
+export const DRAIN_CLOSE_REASON = 'server draining; reconnect to another instance';
 
 /** A client whose unsent data passes this is too slow to keep: dropped instead of buffered. */
 const MIN_SEND_BUFFER_BYTES = 1024 * 1024;
@@ -38,6 +42,8 @@ export interface WebSocketGatewayDeps {
   readonly events: SecurityEvents;
   readonly log: Logger;
   readonly now: () => number;
+  /** Where message and byte totals are counted; the metrics read them. */
+  readonly traffic?: TrafficCounters;
 }
 
 /**
@@ -51,11 +57,13 @@ export class WebSocketGateway {
   readonly #deps: WebSocketGatewayDeps;
   readonly #wss: WebSocketServer;
   readonly #sendBufferLimit: number;
+  readonly #traffic: TrafficCounters;
   #sockets = 0;
   #accepting = true;
 
   constructor(deps: WebSocketGatewayDeps) {
     this.#deps = deps;
+    this.#traffic = deps.traffic ?? new TrafficCounters();
     this.#sendBufferLimit = Math.max(MIN_SEND_BUFFER_BYTES, deps.config.maxMessageBytes * 16);
     this.#wss = new WebSocketServer({
       noServer: true,
@@ -82,15 +90,24 @@ export class WebSocketGateway {
   }
 
   /**
+   * Starts a drain: new upgrades are answered 503 and open connections stop being read, so nothing
+   * more is accepted from them; what was accepted before is still delivered. Idempotent.
+   */
+  stopAccepting(): void {
+    this.#accepting = false;
+    for (const c of this.#deps.liveness.connections) c.ws.pause();
+  }
+
+  /**
    * Stops accepting, closes every WebSocket with 1001 and resolves when all are gone, terminating
    * those still open after `graceMs`.
    */
   async close(graceMs: number): Promise<void> {
-    this.#accepting = false;
+    this.stopAccepting();
     this.#deps.liveness.stop();
     const open = [...this.#deps.liveness.connections];
     const closed = open.map((c) => new Promise<void>((resolve) => c.ws.once('close', () => resolve())));
-    for (const c of open) c.close(CloseCode.GoingAway, 'server shutting down');
+    for (const c of open) c.close(CloseCode.GoingAway, DRAIN_CLOSE_REASON);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, graceMs);
@@ -137,7 +154,7 @@ export class WebSocketGateway {
     const { events, liveness, now } = this.#deps;
     this.#sockets += 1;
     ws.pause();
-    const connection = new ClientConnection(ws, client, now(), this.#sendBufferLimit, events);
+    const connection = new ClientConnection(ws, client, now(), this.#sendBufferLimit, events, this.#traffic);
     connection.farewell = dialect.farewell ?? null;
     let session: DialectSession | null = null;
     ws.on('error', (error: Error & { code?: string }) => {
@@ -170,11 +187,22 @@ export class WebSocketGateway {
 
     session = await request.open(connection);
     if (session === null) return;
-    const gate = this.#deps.messages.gate(connection, session);
+    const opened = session;
+    // Frames still waiting for a (remote) rate-limit verdict when a drain begins are not relayed:
+    // the drain's guarantee covers what the relay accepted before it began, and nothing after.
+    const gate = this.#deps.messages.gate(connection, {
+      receive: (data, isBinary) => {
+        if (this.#accepting) opened.receive(data, isBinary);
+      },
+      rateLimited: () => opened.rateLimited(),
+      closed: (code) => opened.closed(code),
+    });
     liveness.track(connection);
     ws.on('message', (data: RawData, isBinary: boolean) => {
       // Once the server has sent its close (4401, 4429, ...) nothing more from this client is relayed.
       if (!connection.isOpen) return;
+      this.#traffic.messagesIn += 1;
+      this.#traffic.bytesIn += rawLength(data);
       connection.markAlive(now());
       gate.receive(data, isBinary);
     });
@@ -187,6 +215,16 @@ export class WebSocketGateway {
     const host = req.headers.host;
     return host ? `${this.#deps.secure ? 'https' : 'http'}://${host}` : null;
   }
+}
+
+/** Payload bytes of one message as ws hands it over (one Buffer for text frames). */
+function rawLength(data: RawData): number {
+  if (Array.isArray(data)) {
+    let total = 0;
+    for (const part of data) total += part.length;
+    return total;
+  }
+  return data.byteLength;
 }
 
 function truncate(text: string, max: number): string {
