@@ -140,6 +140,7 @@ export class RedisBroker implements Broker {
       roomId,
     );
     if (result === null) return { ok: false, reason: 'room_full' };
+    if (result === 'taken') return { ok: false, reason: 'id_taken' };
     const [createdAt, members] = result;
     return { ok: true, room: { roomId, createdAt: Number(createdAt), members: members.map(parseMember) } };
   }

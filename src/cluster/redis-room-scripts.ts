@@ -7,6 +7,7 @@ import type { Result } from 'ioredis';
 
 // KEYS[1] members hash, KEYS[2] meta hash, KEYS[3] rooms set; ARGV: peerId, member JSON, max, now, roomId
 export const JOIN_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'taken' end
 local count = redis.call('HLEN', KEYS[1])
 if count >= tonumber(ARGV[3]) then return false end
 if count == 0 then
@@ -30,7 +31,7 @@ return removed
 declare module 'ioredis' {
   // ioredis' documented way to type commands added with `defineCommand`.
   interface RedisCommander<Context> {
-    /** JOIN_SCRIPT: [created_at, member JSONs], or null when the room is full. */
+    /** JOIN_SCRIPT: [created_at, member JSONs], null when the room is full, 'taken' for a known id. */
     signalingJoin(
       membersKey: string,
       metaKey: string,
@@ -40,7 +41,7 @@ declare module 'ioredis' {
       maxPeers: number,
       now: number,
       roomId: string,
-    ): Result<[string, string[]] | null, Context>;
+    ): Result<[string, string[]] | null | 'taken', Context>;
     /** LEAVE_SCRIPT: 1 when the member was there. */
     signalingLeave(
       membersKey: string,
