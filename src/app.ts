@@ -17,11 +17,13 @@ import { SignalingHub } from './signaling/signaling-hub.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
 import { registerLoginRoutes } from './transport/login-routes.js';
+import { registerPeerjsRoutes } from './transport/peerjs-routes.js';
 import { registerRoomRoutes } from './transport/room-routes.js';
 import { registerSecurityHeaders } from './transport/security-headers.js';
 import { registerStaticMounts } from './transport/static-mounts.js';
 import { registerStatusRoutes } from './transport/status-routes.js';
 import { loadTlsMaterial } from './transport/tls.js';
+import { compatDialects } from './transport/websocket/compat-dialects.js';
 import { ConnectionAuth } from './transport/websocket/connection-auth.js';
 import { LivenessMonitor } from './transport/websocket/liveness-monitor.js';
 import { MessageAdmission } from './transport/websocket/message-admission.js';
@@ -86,10 +88,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   const layer = createHttpLayer(log, config.requireHttps ? deps.tls : null);
   const auth = new ConnectionAuth({ requireAuth: config.requireAuth, access, guard, now });
+  const randomId = deps.randomId ?? randomPeerId;
   const gateway = new WebSocketGateway({
     config,
     secure: config.requireHttps,
-    dialects: [new SignalingDialect({ hub, auth, events, log, randomId: deps.randomId ?? randomPeerId })],
+    dialects: [
+      new SignalingDialect({ hub, auth, events, log, randomId }),
+      ...compatDialects(config, { hub, events, log, randomId }),
+    ],
     admission: new UpgradeAdmission({ addresses, guard, connections: cluster.limits.connections, events }),
     auth,
     messages: new MessageAdmission({ ...cluster.limits, events, now }),
@@ -114,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   registerLoginRoutes(http, { ...requestAuth, tokens, users: deps.users });
   registerRoomRoutes(http, { config, broker: cluster.broker, auth: requestAuth });
+  registerPeerjsRoutes(http, { config, broker: cluster.broker, auth: requestAuth });
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });

@@ -139,6 +139,26 @@ const redisUrlText = z.string().refine(
 
 const secretText = z.string().min(1, { message: 'must not be empty when set' });
 
+// First path segments the server's own routes use; a dialect mounted there would shadow them.
+const RESERVED_SEGMENTS = new Set(['ws', 'api', 'auth', 'health', 'client', 'examples']);
+const DIALECT_PATH = /^(\/[A-Za-z0-9._~-]+)+$/;
+
+// A dialect's mount path: unset takes `fallback`, empty disables the dialect (null), a trailing
+// slash is dropped.
+function dialectPath(fallback: string) {
+  return z
+    .string()
+    .optional()
+    .transform((text) => (text === undefined ? fallback : text.trim().replace(/(.)\/$/, '$1')))
+    .refine(
+      (path) => path === '' || (DIALECT_PATH.test(path) && !RESERVED_SEGMENTS.has(path.split('/')[1] ?? '')),
+      {
+        message: `expected a path like ${fallback} (segments of A-Z a-z 0-9 . _ ~ -, not under /${[...RESERVED_SEGMENTS].join(', /')}), or empty to disable`,
+      },
+    )
+    .transform((path) => (path === '' ? null : path));
+}
+
 // An unset or empty variable takes `fallback`, written as a user would write it, and goes through
 // the same parser as a set value.
 function withDefault<T extends z.ZodType<unknown, string>>(fallback: string, schema: T) {
@@ -192,6 +212,12 @@ const ENVIRONMENT = z.object({
   ),
   ICE_SERVERS: iceServersText.optional(),
   SHUTDOWN_TIMEOUT: withDefault('8', integer(1, 9)),
+  PEERJS_PATH: dialectPath('/peerjs'),
+  PEERJS_DISCOVERY: withDefault('false', booleanText),
+  PEERJS_EXPIRE_TIMEOUT: withDefault('5', integer(1, 300)),
+  PEERJS_MAX_PEERS_PER_KEY: withDefault('1000', integer(2, 10_000_000)),
+  YWEBRTC_PATH: dialectPath('/y-webrtc'),
+  YWEBRTC_MAX_SUBSCRIBERS_PER_TOPIC: withDefault('100', integer(2, 100_000)),
 });
 
 // The variables as the server uses them; the types of `Config` come from here.
@@ -227,6 +253,14 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     logLevel: env.LOG_LEVEL,
     iceServers: Object.freeze([...(env.ICE_SERVERS ?? DEFAULT_ICE_SERVERS)]),
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
+    /** Where PeerJS clients connect (`{path}/{key}/id`, `{path}/peerjs`); null: PeerJS is off. */
+    peerjsPath: env.PEERJS_PATH,
+    peerjsDiscovery: env.PEERJS_DISCOVERY,
+    peerjsExpireTimeoutSeconds: env.PEERJS_EXPIRE_TIMEOUT,
+    peerjsMaxPeersPerKey: env.PEERJS_MAX_PEERS_PER_KEY,
+    /** The y-webrtc signaling WebSocket path; null: y-webrtc is off. */
+    ywebrtcPath: env.YWEBRTC_PATH,
+    ywebrtcMaxSubscribersPerTopic: env.YWEBRTC_MAX_SUBSCRIBERS_PER_TOPIC,
   }),
 );
 
