@@ -6,6 +6,7 @@ import { dialectRoomId } from '../signaling/dialect-rooms.js';
 import { authenticateRequest, type RequestAuthDeps } from './request-auth.js';
 import { PEERJS_KEY } from './websocket/peerjs-frames.js';
 
+/** What the PeerJS HTTP routes need. */
 export interface PeerjsRoutesDeps {
   readonly config: Pick<Config, 'peerjsPath' | 'peerjsDiscovery' | 'requireAuth'>;
   readonly broker: Broker;

@@ -6,6 +6,7 @@ import type { Dialect } from './dialect.js';
 import { PeerjsDialect } from './peerjs-dialect.js';
 import { YwebrtcDialect } from './ywebrtc-dialect.js';
 
+/** The parts of the app the other dialects share with the native one. */
 export interface CompatDialectsDeps {
   readonly hub: SignalingHub;
   readonly events: SecurityEvents;

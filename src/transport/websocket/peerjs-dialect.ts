@@ -32,6 +32,7 @@ const TAKEOVER_POLL_MS = 50;
 /** Our access tokens are JWTs; the PeerJS client's own random token never has this shape. */
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
+/** What the PeerJS dialect needs; built by `compatDialects`. */
 export interface PeerjsDialectDeps {
   /** `PEERJS_PATH`: where the dialect is mounted. */
   readonly path: string;

@@ -23,6 +23,7 @@ import {
  */
 const MAX_HELD_FRAMES = 256;
 
+/** What a PeerJS session needs: the hub, events, logs and the expire timeout. */
 export interface PeerjsSessionDeps {
   readonly hub: SignalingHub;
   readonly events: SecurityEvents;

@@ -17,6 +17,7 @@ import { errorFrame, PONG_FRAME, parseYwebrtcFrame, publishFrame, withClients } 
 /** Topics one connection may be subscribed to at once (a y-webrtc client subscribes one per room). */
 export const MAX_TOPICS_PER_CONNECTION = 64;
 
+/** What the y-webrtc dialect needs; built by `compatDialects`. */
 export interface YwebrtcDialectDeps {
   /** `YWEBRTC_PATH`: the signaling URL's path. */
   readonly path: string;
