@@ -18,17 +18,14 @@ import { SignalingHub } from './signaling/signaling-hub.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
 import { registerLoginRoutes } from './transport/login-routes.js';
+import { registerPeerjsRoutes } from './transport/peerjs-routes.js';
 import { registerRoomRoutes } from './transport/room-routes.js';
 import { registerSecurityHeaders } from './transport/security-headers.js';
 import { registerStaticMounts } from './transport/static-mounts.js';
 import { registerStatusRoutes } from './transport/status-routes.js';
 import { loadTlsMaterial } from './transport/tls.js';
-import { ConnectionAuth } from './transport/websocket/connection-auth.js';
-import { LivenessMonitor } from './transport/websocket/liveness-monitor.js';
-import { MessageAdmission } from './transport/websocket/message-admission.js';
-import { SignalingDialect } from './transport/websocket/signaling-dialect.js';
-import { UpgradeAdmission } from './transport/websocket/upgrade-admission.js';
-import { WebSocketGateway } from './transport/websocket/websocket-gateway.js';
+import { createWebSocketGateway } from './transport/websocket/create-gateway.js';
+import type { WebSocketGateway } from './transport/websocket/websocket-gateway.js';
 
 /** What `buildApp` needs besides the configuration. */
 export interface AppDeps {
@@ -91,19 +88,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   const layer = createHttpLayer(log, config.requireHttps ? deps.tls : null);
-  const auth = new ConnectionAuth({ requireAuth: config.requireAuth, access, guard, now });
-  const gateway = new WebSocketGateway({
-    config,
-    secure: config.requireHttps,
-    dialects: [new SignalingDialect({ hub, auth, events, log, randomId: deps.randomId ?? randomPeerId })],
-    admission: new UpgradeAdmission({ addresses, guard, connections: cluster.limits.connections, events }),
-    auth,
-    messages: new MessageAdmission({ ...cluster.limits, events, now }),
-    liveness: new LivenessMonitor({ timeoutSeconds: config.websocketTimeout, log, now }),
-    origins,
-    events,
-    log,
-    now,
+  const gateway = createWebSocketGateway(config, {
+    ...{ hub, access, guard, addresses, origins, events, log, now },
+    limits: cluster.limits,
+    randomId: deps.randomId ?? randomPeerId,
     traffic: ops.traffic,
   });
   gateway.attach(layer.server);
@@ -132,6 +120,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     onPasswordChecked: ops.passwordChecked,
   });
   registerRoomRoutes(http, { config, broker, auth: requestAuth });
+  registerPeerjsRoutes(http, { config, broker, auth: requestAuth });
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });

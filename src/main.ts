@@ -31,7 +31,14 @@ async function main(): Promise<void> {
     if (isPoolPrimary(config.workers)) {
       // The files are made once, here, before any worker reads them.
       resources.users.close();
-      runWorkerPool({ workers: config.workers, log, hardExitMs: HARD_EXIT_MS });
+      runWorkerPool({
+        workers: config.workers,
+        log,
+        hardExitMs: HARD_EXIT_MS,
+        ...(config.metricsPort === null
+          ? {}
+          : { metrics: { host: config.host, port: config.metricsPort, token: config.metricsToken } }),
+      });
       return;
     }
     app = await buildApp(config, { log, ...resources });

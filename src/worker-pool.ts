@@ -12,6 +12,8 @@ export interface WorkerPoolOptions {
   readonly log: Logger;
   /** Time the workers get to drain on SIGTERM/SIGINT before the pool exits anyway. */
   readonly hardExitMs: number;
+  /** `METRICS_PORT` (and its token): the primary serves every worker's metrics there. */
+  readonly metrics?: { readonly host: string; readonly port: number; readonly token: string | null };
 }
 
 /** True in the process that should supervise workers rather than serve (WORKERS above 1 or auto). */
@@ -76,4 +78,26 @@ export function runWorkerPool(options: WorkerPoolOptions): void {
 
   log.info({ workers: count }, `starting ${count} workers`);
   for (let i = 0; i < count; i += 1) fork();
+  if (options.metrics) serveWorkerMetrics(options.metrics, log);
+}
+
+/**
+ * `GET /metrics` on `METRICS_PORT` from the primary: prom-client asks each worker for its registry
+ * and merges them; every series carries a `worker` label, so nothing is lost and sums work.
+ */
+function serveWorkerMetrics(options: NonNullable<WorkerPoolOptions['metrics']>, log: Logger): void {
+  void (async () => {
+    const [{ AggregatorRegistry }, { listenMetricsServer }] = await Promise.all([
+      import('prom-client'),
+      import('./operations/metrics-endpoint.js'),
+    ]);
+    const aggregator = new AggregatorRegistry();
+    await listenMetricsServer(
+      options.host,
+      options.port,
+      async () => ({ body: await aggregator.clusterMetrics(), contentType: aggregator.contentType }),
+      options.token,
+    );
+    log.info({ port: options.port }, 'serving every worker’s metrics');
+  })().catch((error: unknown) => log.error({ err: error }, 'cannot serve the workers’ metrics'));
 }

@@ -58,6 +58,7 @@ export class MemoryBroker implements Broker {
 
   async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
     let room = this.#rooms.get(roomId);
+    if (room?.members.has(member.peerId)) return { ok: false, reason: 'id_taken' };
     if (room && room.members.size >= maxPeers) return { ok: false, reason: 'room_full' };
     if (!room) {
       room = { createdAt: this.#now(), members: new Map() };

@@ -120,6 +120,9 @@ export class RedisBroker implements Broker, FleetState {
       await this.#unindex(this.instanceId, roomId, member.peerId);
       return { ok: false, reason: 'room_full' };
     }
+    // The id belongs to another member: its index entry (the same text, if it is ours) must stay.
+    // A stale entry is harmless: repairs only ever touch members stored under their own instance.
+    if (result === 'taken') return { ok: false, reason: 'id_taken' };
     const [, createdAt, all] = result;
     await this.#redis.sadd(this.#key('rooms'), roomId);
     return { ok: true, room: { roomId, createdAt: Number(createdAt), members: all.map(parseMember) } };

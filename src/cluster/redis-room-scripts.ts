@@ -9,6 +9,7 @@ import type { Result } from 'ioredis';
 // KEYS[1] members hash, KEYS[2] meta hash; ARGV: peerId, member JSON, max, now
 // → false when full, else {1 when the room was created, created_at, member JSONs}
 export const JOIN_SCRIPT = `
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 'taken' end
 local count = redis.call('HLEN', KEYS[1])
 if count >= tonumber(ARGV[3]) then return false end
 local created = 0
@@ -60,7 +61,7 @@ return {removed, added}
 declare module 'ioredis' {
   // ioredis' documented way to type commands added with `defineCommand`.
   interface RedisCommander<Context> {
-    /** JOIN_SCRIPT: [created, created_at, member JSONs], or null when the room is full. */
+    /** JOIN_SCRIPT: [created, created_at, member JSONs], null when the room is full, 'taken' for a known id. */
     signalingJoin(
       membersKey: string,
       metaKey: string,
@@ -68,7 +69,7 @@ declare module 'ioredis' {
       memberJson: string,
       maxPeers: number,
       now: number,
-    ): Result<[number, string, string[]] | null, Context>;
+    ): Result<[number, string, string[]] | null | 'taken', Context>;
     /** LEAVE_SCRIPT: [removed, emptied]. */
     signalingLeave(membersKey: string, metaKey: string, peerId: string): Result<[number, number], Context>;
     /** RECONCILE_SCRIPT: [removed peer ids, added peer ids]. */

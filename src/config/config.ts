@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jwtKeyProblem } from '../auth/jwt-key.js';
+import { dialectPath } from './dialect-paths.js';
 import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
 
 /** How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses. */
@@ -187,6 +188,12 @@ const ENVIRONMENT = z.object({
   SHUTDOWN_TIMEOUT: withDefault('8', integer(1, 9)),
   METRICS_TOKEN: secretText.optional(),
   METRICS_PORT: integer(1, 65535).optional(),
+  PEERJS_PATH: dialectPath('/peerjs'),
+  PEERJS_DISCOVERY: withDefault('false', booleanText),
+  PEERJS_EXPIRE_TIMEOUT: withDefault('5', integer(1, 300)),
+  PEERJS_MAX_PEERS_PER_KEY: withDefault('1000', integer(2, 10_000_000)),
+  YWEBRTC_PATH: dialectPath('/y-webrtc'),
+  YWEBRTC_MAX_SUBSCRIBERS_PER_TOPIC: withDefault('100', integer(2, 100_000)),
 });
 
 // The variables as the server uses them; the types of `Config` come from here.
@@ -230,6 +237,14 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     metricsToken: env.METRICS_TOKEN ?? null,
     /** Serve `/metrics` on this port only (not on `PORT`); null serves it on `PORT`. */
     metricsPort: env.METRICS_PORT ?? null,
+    /** Where PeerJS clients connect (`{path}/{key}/id`, `{path}/peerjs`); null: PeerJS is off. */
+    peerjsPath: env.PEERJS_PATH,
+    peerjsDiscovery: env.PEERJS_DISCOVERY,
+    peerjsExpireTimeoutSeconds: env.PEERJS_EXPIRE_TIMEOUT,
+    peerjsMaxPeersPerKey: env.PEERJS_MAX_PEERS_PER_KEY,
+    /** The y-webrtc signaling WebSocket path; null: y-webrtc is off. */
+    ywebrtcPath: env.YWEBRTC_PATH,
+    ywebrtcMaxSubscribersPerTopic: env.YWEBRTC_MAX_SUBSCRIBERS_PER_TOPIC,
   }),
 );
 

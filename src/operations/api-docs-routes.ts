@@ -31,11 +31,13 @@ const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.json', dom_id: '#api'
  * `GET /openapi.json`, `GET /asyncapi.json` and the interactive page `GET /docs` (Swagger UI from
  * swagger-ui-dist, served from this origin). The documents are built on first request, not at start.
  */
-export async function registerApiDocsRoutes(http: FastifyInstance): Promise<void> {
+export async function registerApiDocsRoutes(http: FastifyInstance, peerjsPath: string | null): Promise<void> {
   let openapi: Promise<string> | null = null;
   let asyncapi: Promise<string> | null = null;
   http.get('/openapi.json', async (_request, reply) => {
-    openapi ??= import('./openapi-document.js').then((m) => JSON.stringify(m.buildOpenApiDocument(VERSION)));
+    openapi ??= import('./openapi-document.js').then((m) =>
+      JSON.stringify(m.buildOpenApiDocument(VERSION, peerjsPath)),
+    );
     return reply.type('application/json; charset=utf-8').send(await openapi);
   });
   http.get('/asyncapi.json', async (_request, reply) => {

@@ -247,3 +247,37 @@ export const ROUTES: readonly RouteDoc[] = [
     responses: file('a static file'),
   },
 ];
+
+/**
+ * The PeerJS server's HTTP routes under `PEERJS_PATH` (none when PeerJS is off), documented where the
+ * configuration mounts them.
+ */
+export function peerjsRouteDocs(path: string | null): RouteDoc[] {
+  if (path === null) return [];
+  const key = "PeerJS API key (the client's `key` option; `peerjs` by default)";
+  return [
+    {
+      method: 'get',
+      path: `${path}/{key}/id`,
+      summary: `A fresh PeerJS id, as text (${key}); open to anyone, as PeerJS clients fetch it without a token`,
+      tag: 'peerjs',
+      responses: {
+        '200': { description: 'a fresh id', type: 'text/plain' },
+        '400': { description: 'invalid key', schema: detail },
+      },
+    },
+    {
+      method: 'get',
+      path: `${path}/{key}/peers`,
+      summary: 'The ids connected with the key across the fleet, when PEERJS_DISCOVERY is on',
+      tag: 'peerjs',
+      auth: 'token',
+      responses: {
+        '200': { description: 'the connected ids', schema: z.array(z.string()) },
+        '400': { description: 'invalid key', schema: detail },
+        '401': { description: 'discovery is off, or a missing or invalid token', schema: detail },
+        '429': blocked,
+      },
+    },
+  ];
+}

@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { FastifyInstance } from 'fastify';
 import type { ServerMetrics } from './server-metrics.js';
 
+/** Renders the Prometheus text exposition: one instance's metrics, or every worker's. */
+export type MetricsRenderer = () => Promise<{ readonly body: string; readonly contentType: string }>;
+
 /** `GET /metrics` on the main server, behind `METRICS_TOKEN` when set (401 otherwise). */
 export function registerMetricsRoute(
   http: FastifyInstance,
@@ -24,7 +27,7 @@ export function registerMetricsRoute(
 export function listenMetricsServer(
   host: string,
   port: number,
-  metrics: ServerMetrics,
+  render: MetricsRenderer,
   token: string | null,
 ): Promise<Server> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -39,7 +42,7 @@ export function listenMetricsServer(
         .end('{"detail":"metrics token required"}');
       return;
     }
-    metrics.render().then(
+    render().then(
       ({ body, contentType }) => res.writeHead(200, { 'content-type': contentType }).end(body),
       () =>
         res.writeHead(500, { 'content-type': 'application/json' }).end('{"detail":"internal server error"}'),

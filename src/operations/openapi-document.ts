@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROUTES, roomIdParam } from './http-route-docs.js';
+import { peerjsRouteDocs, ROUTES, roomIdParam } from './http-route-docs.js';
 
 /** A JSON Schema (2020-12, the OpenAPI 3.1 dialect) of a zod schema, as a request or a reply has it. */
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, unknown> {
@@ -14,9 +14,9 @@ function jsonSchema(schema: z.ZodType, io: 'input' | 'output'): Record<string, u
  * The OpenAPI 3.1 document of every HTTP route, built from the same zod schemas the routes validate
  * with (the login body, the room id pattern). The WebSocket protocol is in the AsyncAPI document.
  */
-export function buildOpenApiDocument(version: string): Record<string, unknown> {
+export function buildOpenApiDocument(version: string, peerjsPath: string | null): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const route of ROUTES) {
+  for (const route of [...ROUTES, ...peerjsRouteDocs(peerjsPath)]) {
     const operation: Record<string, unknown> = {
       operationId: `${route.method}${route.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       summary: route.summary,

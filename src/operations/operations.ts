@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
@@ -15,7 +16,10 @@ import { listenMetricsServer, registerMetricsRoute } from './metrics-endpoint.js
 import { NegotiationTracker } from './negotiation-tracker.js';
 import { type LoginOutcome, type RelayCounts, ServerMetrics } from './server-metrics.js';
 
-export type OperationsConfig = Pick<Config, 'metricsToken' | 'metricsPort' | 'authBlockSeconds'>;
+export type OperationsConfig = Pick<
+  Config,
+  'metricsToken' | 'metricsPort' | 'authBlockSeconds' | 'peerjsPath'
+>;
 
 /** The parts whose figures the metrics read, once `buildApp` has made them. */
 export interface WatchedParts {
@@ -108,14 +112,22 @@ export class Operations {
     if (this.#config.metricsPort === null)
       registerMetricsRoute(http, this.metrics, this.#config.metricsToken);
     registerHealthRoutes(http, { broker, draining: () => this.#draining });
-    await registerApiDocsRoutes(http);
+    await registerApiDocsRoutes(http, this.#config.peerjsPath);
   }
 
-  /** Starts the `METRICS_PORT` server when configured. */
+  /**
+   * Starts the `METRICS_PORT` server when configured. Not in a `WORKERS` worker: there the pool's
+   * primary serves every worker's metrics on that port (see worker-pool.ts).
+   */
   async listen(host: string): Promise<void> {
     const port = this.#config.metricsPort;
-    if (port === null || this.#metricsServer !== null) return;
-    this.#metricsServer = await listenMetricsServer(host, port, this.metrics, this.#config.metricsToken);
+    if (port === null || this.#metricsServer !== null || cluster.isWorker) return;
+    this.#metricsServer = await listenMetricsServer(
+      host,
+      port,
+      () => this.metrics.render(),
+      this.#config.metricsToken,
+    );
   }
 
   /** The port `/metrics` is served on when `METRICS_PORT` is set and listening, else null. */

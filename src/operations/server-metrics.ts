@@ -1,4 +1,5 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { SecurityEventKind, SecurityEvents } from '../security/security-events.js';
 import type { Broker } from '../signaling/broker.js';
 import { CloseCode } from '../signaling/errors.js';
@@ -47,6 +48,9 @@ const NEGOTIATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 const ROOM_SIZE_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 16, 32, 64, 128];
 const HASH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
+/** prom-client's listener for the primary's metric requests, installed once per worker process. */
+let workerAnswer: AggregatorRegistry<typeof Registry.PROMETHEUS_CONTENT_TYPE> | undefined;
+
 /**
  * This instance's Prometheus metrics (prom-client, text format). Hot-path figures are plain integers
  * kept by their owners and copied into the registry only when it is scraped (`collect`); histograms
@@ -66,6 +70,15 @@ export class ServerMetrics implements BrokerObserver {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    if (cluster.isWorker) {
+      // A `WORKERS` worker: the primary asks every worker for this registry and serves them all,
+      // one series per worker.
+      this.registry.setDefaultLabels({ worker: String(cluster.worker?.id ?? process.pid) });
+      AggregatorRegistry.setRegistries([this.registry]);
+      // Constructing one installs the worker's answer to the primary's requests (prom-client does
+      // it nowhere else).
+      workerAnswer ??= new AggregatorRegistry();
+    }
     const sources = () => this.#sources;
     const gauge = (name: string, help: string, read: (s: MetricSources) => number) =>
       new Gauge({

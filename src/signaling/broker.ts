@@ -23,10 +23,13 @@ export interface RoomSnapshot {
   readonly members: readonly MemberInfo[];
 }
 
-/** Result of an atomic join: the room as it is with the new member in it, or why not. */
+/**
+ * Result of an atomic join: the room as it is with the new member in it, or why not: the room is
+ * full, or its peer id is already a member (ids chosen by clients, as PeerJS ids are).
+ */
 export type JoinOutcome =
   | { readonly ok: true; readonly room: RoomSnapshot }
-  | { readonly ok: false; readonly reason: 'room_full' };
+  | { readonly ok: false; readonly reason: 'room_full' | 'id_taken' };
 
 /**
  * What travels between instances about a room. `relay.payload` is the encoded relayed message, so it
@@ -66,7 +69,10 @@ export interface Broker {
    * return nothing, so the relay hot path allocates no promise; remote ones resolve once sent.
    */
   publish(roomId: RoomId, event: RoomEvent): void | Promise<void>;
-  /** Adds a member unless the room already has `maxPeers`; creates the room on first join. */
+  /**
+   * Adds a member unless its peer id is already in the room (`id_taken`, checked first) or the room
+   * already has `maxPeers`; both checks and the add are one atomic step. Creates the room on first join.
+   */
   join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome>;
   /** Removes a member; resolves true when it was there. Deletes the room when it becomes empty. */
   leave(roomId: RoomId, peerId: PeerId): Promise<boolean>;

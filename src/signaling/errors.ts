@@ -8,6 +8,10 @@ export const ErrorCode = {
   InvalidMessage: 'invalid_message',
   UnknownPeer: 'unknown_peer',
   RateLimited: 'rate_limited',
+  /** y-webrtc: the topic has `YWEBRTC_MAX_SUBSCRIBERS_PER_TOPIC` subscribers (or the connection its maximum). */
+  TopicFull: 'topic_full',
+  /** y-webrtc: the broker could not take the subscription; the client may subscribe again later. */
+  Unavailable: 'unavailable',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -1,7 +1,7 @@
 import type { Broker, LocalMembership, MemberInfo, RoomEvent } from './broker.js';
 import { ErrorCode } from './errors.js';
 import type { Peer } from './peer.js';
-import type { ClientMessage, PeerId, RelayableMessage } from './protocol.js';
+import type { ClientMessage, EncodedRelay, PeerId, RelayableMessage } from './protocol.js';
 import { encodeRelay, relaySuffix } from './protocol.js';
 import type { RoomId } from './room-id.js';
 
@@ -27,7 +27,7 @@ export interface SignalingHubDeps {
 /** Result of `SignalingHub.join`. */
 export type JoinResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'room_full' | 'unavailable' };
+  | { readonly ok: false; readonly reason: 'room_full' | 'id_taken' | 'unavailable' };
 
 /** This instance's view of one room: its local peers and every member across the fleet. */
 interface LocalRoom {
@@ -78,15 +78,16 @@ export class SignalingHub implements LocalMembership {
    * Adds `peer` to the room. On success the peer has been sent `joined` and everyone else is told
    * `peer_joined`. On failure the caller closes the connection: nothing was sent for a full room;
    * when the broker fails after `joined` went out, the membership is rolled back before returning.
+   * `maxPeers` overrides `MAX_CONNECTIONS_PER_ROOM` for rooms of other dialects (PeerJS keys, topics).
    */
-  async join(roomId: RoomId, peer: Peer): Promise<JoinResult> {
+  async join(roomId: RoomId, peer: Peer, maxPeers = this.#deps.maxPeersPerRoom): Promise<JoinResult> {
     const room = this.#localRoom(roomId);
     room.pendingJoins += 1;
     const member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
     let inBroker = false;
     try {
       await room.ready;
-      const outcome = await this.#deps.broker.join(roomId, member, this.#deps.maxPeersPerRoom);
+      const outcome = await this.#deps.broker.join(roomId, member, maxPeers);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       inBroker = true;
       // The new peer itself enters `members` with its own `joined` event, which tells the local others.
@@ -181,6 +182,29 @@ export class SignalingHub implements LocalMembership {
       case 'auth':
         return;
     }
+  }
+
+  /**
+   * Relays a frame another dialect encoded itself (opaque to the core) through the broker, exactly as
+   * `receive` relays ours: to the local peer `to` wherever it is in the fleet, or without `to` to
+   * every peer of the room except the one whose id is `from`. The sender need not be a member (a
+   * y-webrtc publisher); a `from` that is no member's id reaches every member.
+   */
+  relayEncoded(roomId: RoomId, from: PeerId, payload: EncodedRelay, to?: PeerId): void {
+    const event: RoomEvent =
+      to === undefined ? { kind: 'relay', from, payload } : { kind: 'relay', from, to, payload };
+    const sent = this.#deps.broker.publish(roomId, event);
+    if (sent) sent.catch((error) => this.#deps.onBrokerError?.(error, 'relay'));
+  }
+
+  /** True when `peerId` is a member of the room anywhere in the fleet, as this instance knows it. */
+  hasMember(roomId: RoomId, peerId: PeerId): boolean {
+    return this.#rooms.get(roomId)?.members.has(peerId) ?? false;
+  }
+
+  /** Members of the room across the fleet, as this instance knows it (0 without a local peer). */
+  memberCount(roomId: RoomId): number {
+    return this.#rooms.get(roomId)?.members.size ?? 0;
   }
 
   #relay(roomId: RoomId, peer: Peer, message: RelayableMessage, exactFrame: Uint8Array | undefined): void {

@@ -52,6 +52,19 @@ export function describeBroker(name: string, factory: () => Promise<Broker>): vo
       assert.equal((await broker.room(room))?.members.length, 4);
     });
 
+    test('refuses a peer id already in the room atomically, even when joins race, and frees it on leave', async () => {
+      const room = newRoom();
+      const results = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => broker.join(room, member('same', `user${i}`), 10)),
+      );
+      assert.equal(results.filter((r) => r.ok).length, 1);
+      assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'id_taken'));
+      assert.equal((await broker.room(room))?.members.length, 1);
+      assert.deepEqual(await broker.join(room, member('same'), 1), { ok: false, reason: 'id_taken' });
+      await broker.leave(room, 'same');
+      assert.equal((await broker.join(room, member('same'), 10)).ok, true);
+    });
+
     test('leave reports whether the member was there and deletes an empty room', async () => {
       const room = newRoom();
       await broker.join(room, member('a'), 2);

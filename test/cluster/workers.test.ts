@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
+import { freePort } from '../helpers/redis-process.js';
 import { type ServerProcess, spawnServer } from '../helpers/server-process.js';
 import { joinRoom, type TestClient } from '../helpers/ws-client.js';
 
@@ -127,6 +128,43 @@ describe('WORKERS=2: one server, two worker processes sharing the port', {
       const { code } = await server.exited;
       assert.equal(code, 0);
       assert.ok(Date.now() - stoppedAt < 10_000);
+    } finally {
+      server.child.kill('SIGKILL');
+    }
+  });
+  test('with METRICS_PORT the primary serves every worker’s metrics, one series per worker', async () => {
+    const metricsPort = await freePort();
+    const server = await spawnServer({
+      WORKERS: '2',
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_KEY_PREFIX: `workers-metrics-${process.pid}-${Date.now()}:`,
+      REQUIRE_HTTPS: 'false',
+      REQUIRE_AUTH: 'false',
+      DEBUG: 'false',
+      METRICS_PORT: String(metricsPort),
+      METRICS_TOKEN: 'scrape-secret-1',
+    });
+    try {
+      const port = await server.ready;
+      await until('two workers listening', 20_000, () => new Set(listeningWorkers(server)).size === 2);
+      const peers = [];
+      for (let i = 0; i < 4; i += 1) peers.push(await joinRoom(`ws://127.0.0.1:${port}`, `metrics-${i}`));
+      const scrape = async (token?: string) =>
+        fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+          headers: token ? { authorization: `Bearer ${token}` } : {},
+        });
+      assert.equal((await scrape()).status, 401, 'the token guards the aggregated metrics too');
+      const response = await scrape('scrape-secret-1');
+      assert.equal(response.status, 200);
+      const text = await response.text();
+      const series = [...text.matchAll(/^signaling_peers\{worker="(\d+)"\} (\d+)$/gm)];
+      assert.equal(new Set(series.map((m) => m[1])).size, 2, `one series per worker:\n${series.join('\n')}`);
+      assert.equal(
+        series.reduce((sum, m) => sum + Number(m[2]), 0),
+        4,
+        'the workers’ peers add up to every joined peer',
+      );
+      for (const p of peers) p.client.close();
     } finally {
       server.child.kill('SIGKILL');
     }

@@ -1,0 +1,63 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const PAGES = {
+  peerjs: fileURLToPath(new URL('./browser-pages/peerjs-page.ts', import.meta.url)),
+  'y-webrtc': fileURLToPath(new URL('./browser-pages/ywebrtc-page.ts', import.meta.url)),
+} as const;
+
+/** A page of the real PeerJS or y-webrtc client, bundled with esbuild. */
+export type DialectPage = keyof typeof PAGES;
+
+/** The origin serving the pages: another origin than the signaling server's, as in production. */
+export interface DialectPages {
+  /** `http://127.0.0.1:<port>/<page>.html` */
+  url(page: DialectPage): string;
+  close(): Promise<void>;
+}
+
+async function bundle(entry: string): Promise<string> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'iife',
+    platform: 'browser',
+    target: 'chrome120',
+    write: false,
+    logLevel: 'silent',
+    define: { global: 'globalThis', 'process.env.NODE_ENV': '"production"' },
+  });
+  return result.outputFiles[0]!.text;
+}
+
+/** Bundles both client pages and serves them on a free port of 127.0.0.1. */
+export async function startDialectPages(): Promise<DialectPages> {
+  const scripts = new Map<string, string>();
+  for (const [name, entry] of Object.entries(PAGES)) scripts.set(`/${name}.js`, await bundle(entry));
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const script = scripts.get(path);
+    if (script !== undefined) {
+      res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(script);
+    } else if (path.endsWith('.html') && scripts.has(path.replace(/\.html$/, '.js'))) {
+      const src = path.replace(/\.html$/, '.js');
+      res
+        .writeHead(200, { 'Content-Type': 'text/html' })
+        .end(`<!doctype html><title>${src}</title><script src="${src}"></script>`);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (page) => `http://127.0.0.1:${port}/${page}.html`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
