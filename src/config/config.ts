@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { jwtKeyProblem } from '../auth/jwt-key.js';
 
-/** How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses. */
+/**
+ * How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses.
+ * `TRUST_PROXY=true` is one hop: the left-most entry is whatever the client wrote.
+ */
 export type TrustProxy =
   | { readonly kind: 'none' }
-  | { readonly kind: 'all' }
   | { readonly kind: 'hops'; readonly hops: number }
   | { readonly kind: 'addresses'; readonly addresses: readonly string[] };
 
@@ -93,7 +95,7 @@ const trustProxyText = z.string().transform((value, ctx): TrustProxy => {
   const v = value.trim();
   const lower = v.toLowerCase();
   if (['false', '0', 'no', 'off', ''].includes(lower)) return { kind: 'none' };
-  if (['true', 'yes', 'on'].includes(lower)) return { kind: 'all' };
+  if (['true', 'yes', 'on'].includes(lower)) return { kind: 'hops', hops: 1 };
   if (/^\d+$/.test(v)) return { kind: 'hops', hops: Number(v) };
   const addresses = v
     .split(',')
