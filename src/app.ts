@@ -33,6 +33,8 @@ import { WebSocketGateway } from './transport/websocket/websocket-gateway.js';
 export interface AppDeps {
   readonly log: Logger;
   readonly jwtSecret: Uint8Array;
+  /** Verify-only key of a rotation in progress (`JWT_SECRET_KEY_PREVIOUS`). */
+  readonly jwtPreviousSecret?: Uint8Array | null;
   readonly users: UserStore & { reload?(): Promise<unknown>; close?(): void };
   readonly tls: RuntimeResources['tls'];
   readonly now?: () => number;
@@ -71,6 +73,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const guard = new AuthGuard(cluster.limits.authFailures, events);
   const tokens = new TokenService({
     secret: deps.jwtSecret,
+    previousSecrets: deps.jwtPreviousSecret ? [deps.jwtPreviousSecret] : [],
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     expireMinutes: config.jwtExpireMinutes,

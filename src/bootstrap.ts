@@ -8,6 +8,8 @@ import { ensureCertificate, loadTlsMaterial, type TlsMaterial } from './transpor
 /** What start-up prepared from disk: the JWT key, the users and (for HTTPS) the TLS material. */
 export interface RuntimeResources {
   readonly jwtSecret: Uint8Array;
+  /** `JWT_SECRET_KEY_PREVIOUS`, accepted for verification only. */
+  readonly jwtPreviousSecret: Uint8Array | null;
   readonly users: CsvUserStore;
   readonly tls: TlsMaterial | null;
 }
@@ -42,7 +44,7 @@ export async function prepareResources(
   const jwtKey = await resolveJwtKey(config).catch((error: Error) => {
     throw new StartupError(error.message);
   });
-  log.info({ source: jwtKey.source }, 'JWT signing key ready');
+  log.info({ source: jwtKey.source, previous: jwtKey.previous !== null }, 'JWT signing key ready');
 
   const created = await ensureUsersFile(config.usersFile, { debug: config.debug });
   if (created.created) {
@@ -87,5 +89,5 @@ export async function prepareResources(
       );
     tls = await loadTlsMaterial(config);
   }
-  return { jwtSecret: jwtKey.secret, users, tls };
+  return { jwtSecret: jwtKey.secret, jwtPreviousSecret: jwtKey.previous, users, tls };
 }

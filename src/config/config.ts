@@ -161,6 +161,7 @@ const ENVIRONMENT = z.object({
   REQUIRE_AUTH: withDefault('true', booleanText),
   SECRET_KEY: secretText.optional(),
   JWT_SECRET_KEY: secretText.optional(),
+  JWT_SECRET_KEY_PREVIOUS: secretText.optional(),
   JWT_SECRET_FILE: withDefault('.jwt_secret', z.string().min(1)),
   JWT_EXPIRE_MINUTES: withDefault('60', integer(1, 525600)),
   JWT_ISSUER: withDefault('webrtc-signaling-server', z.string().min(1)),
@@ -206,6 +207,7 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     requireAuth: env.REQUIRE_AUTH,
     secretKey: env.SECRET_KEY ?? null,
     jwtSecretKey: env.JWT_SECRET_KEY ?? null,
+    jwtSecretKeyPrevious: env.JWT_SECRET_KEY_PREVIOUS ?? null,
     jwtSecretFile: env.JWT_SECRET_FILE,
     jwtExpireMinutes: env.JWT_EXPIRE_MINUTES,
     jwtIssuer: env.JWT_ISSUER,
@@ -252,6 +254,10 @@ export function loadConfig(env: Environment): Config {
   }
   const keyIssue = jwtKeyIssue(env);
   if (keyIssue) issues.push(keyIssue);
+  const previous = secretText.safeParse(env['JWT_SECRET_KEY_PREVIOUS']);
+  const previousProblem = previous.success ? jwtKeyProblem(previous.data) : undefined;
+  if (previousProblem !== undefined)
+    issues.push({ variable: 'JWT_SECRET_KEY_PREVIOUS', value: '<redacted>', allowed: previousProblem });
   if (!result.success || issues.length > 0) throw new ConfigError(issues);
   return result.data;
 }
