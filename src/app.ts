@@ -16,6 +16,7 @@ import { SecurityEvents } from './security/security-events.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
+import { registerIceServerRoutes } from './transport/ice-server-routes.js';
 import { registerLoginRoutes } from './transport/login-routes.js';
 import { registerRoomRoutes } from './transport/room-routes.js';
 import { registerSecurityHeaders } from './transport/security-headers.js';
@@ -117,6 +118,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   });
   registerLoginRoutes(http, { ...requestAuth, tokens, users: deps.users });
   registerRoomRoutes(http, { config, broker: cluster.broker, auth: requestAuth });
+  registerIceServerRoutes(http, { config, auth: requestAuth });
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });

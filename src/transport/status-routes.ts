@@ -13,7 +13,7 @@ export interface StatusRoutesDeps {
   readonly now: () => number;
 }
 
-/** `GET /` (JSON, or the landing page for browsers), `GET /health` and `GET /api/ice-servers`. */
+/** `GET /` (JSON, or the landing page for browsers) and `GET /health`. */
 export function registerStatusRoutes(app: FastifyInstance, deps: StatusRoutesDeps): void {
   const landingPage = join(PROJECT_ROOT, 'examples', 'index.html');
 
@@ -38,8 +38,6 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusRoutesDep
     };
     return reply.code(brokerOk ? 200 : 503).send(body);
   });
-
-  app.get('/api/ice-servers', async () => ({ iceServers: deps.config.iceServers }));
 }
 
 /** True when the client lists text/html before any JSON type (what browsers send for navigation). */
