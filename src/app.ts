@@ -36,7 +36,12 @@ export interface AppDeps {
   readonly jwtSecret: Uint8Array;
   /** Verify-only key of a rotation in progress (`JWT_SECRET_KEY_PREVIOUS`). */
   readonly jwtPreviousSecret?: Uint8Array | null;
-  readonly users: UserStore & { reload?(): Promise<unknown>; close?(): void };
+  readonly users: UserStore & {
+    reload?(): Promise<unknown>;
+    close?(): void;
+    /** Called after each change of the users; open connections that lost access are closed. */
+    onChange?(listener: () => void): unknown;
+  };
   readonly tls: RuntimeResources['tls'];
   readonly now?: () => number;
   readonly randomId?: () => string;
@@ -104,6 +109,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     now,
   });
   gateway.attach(layer.server);
+  deps.users.onChange?.(() => gateway.closeRevoked((c) => auth.revokedReason(c)));
 
   const { http } = layer;
   await registerSecurityHeaders(http, origins, config.requireHttps);

@@ -73,6 +73,22 @@ export class WebSocketGateway {
     return this.#sockets;
   }
 
+  /**
+   * Closes with 4401 every joined connection for which `revoked` gives a reason (for example after
+   * the users file changed: a removed or disabled user, a password change). Returns how many.
+   */
+  closeRevoked(revoked: (connection: ClientConnection) => string | null): number {
+    let closed = 0;
+    for (const c of [...this.#deps.liveness.connections]) {
+      const reason = revoked(c);
+      if (reason === null) continue;
+      this.#deps.log.info({ ip: c.client.ip, user: c.username, room: c.room, reason }, 'access revoked');
+      c.close(CloseCode.Unauthorized, reason);
+      closed += 1;
+    }
+    return closed;
+  }
+
   /** Starts handling upgrades on `server` and the liveness ticker. */
   attach(server: HttpServer | HttpsServer): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
