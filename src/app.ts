@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppDiagnostics } from './app-diagnostics.js';
 import { AccessVerifier } from './auth/access.js';
+import { createHashUpgrader } from './auth/password-upgrade.js';
 import { TokenService } from './auth/tokens.js';
 import type { UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
@@ -11,6 +12,7 @@ import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver } from './security/client-address.js';
+import { LoginLimiter } from './security/login-limiter.js';
 import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
@@ -39,6 +41,8 @@ export interface AppDeps {
   readonly users: UserStore & {
     reload?(): Promise<unknown>;
     close?(): void;
+    /** The users file, when there is one: outdated password hashes are upgraded in it on login. */
+    readonly path?: string;
     /** Called after each change of the users; open connections that lost access are closed. */
     onChange?(listener: () => void): unknown;
   };
@@ -48,6 +52,10 @@ export interface AppDeps {
 }
 
 const LIMIT_SWEEP_INTERVAL_MS = 30_000;
+/** Logins one client address may have in flight; more are refused (429) before any hashing. */
+const LOGINS_IN_FLIGHT_PER_ADDRESS = 2;
+/** Password checks of one username at once; more wait their turn in the login queue. */
+const LOGINS_IN_FLIGHT_PER_USERNAME = 2;
 /**
  * Share of `SHUTDOWN_TIMEOUT` that WebSocket closing handshakes may take; the rest is for in-flight
  * HTTP requests and the broker, so the whole shutdown fits the budget.
@@ -122,7 +130,23 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     startedAt: now(),
     now,
   });
-  registerLoginRoutes(http, { ...requestAuth, tokens, users: deps.users });
+  registerLoginRoutes(http, {
+    ...requestAuth,
+    tokens,
+    users: deps.users,
+    limiter: new LoginLimiter({
+      maxPerAddress: LOGINS_IN_FLIGHT_PER_ADDRESS,
+      maxPerUsername: LOGINS_IN_FLIGHT_PER_USERNAME,
+      maxConcurrent: config.loginMaxConcurrent,
+      maxQueued: config.loginQueueLength,
+    }),
+    upgradeHash:
+      deps.users.path === undefined
+        ? undefined
+        : createHashUpgrader(deps.users.path, (err, user) =>
+            log.warn({ err, user }, 'could not upgrade the password hash; the old one stays'),
+          ),
+  });
   registerRoomRoutes(http, { config, broker: cluster.broker, auth: requestAuth });
   registerIceServerRoutes(http, { config, auth: requestAuth });
   await registerStaticMounts(http);
