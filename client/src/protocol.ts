@@ -29,8 +29,8 @@ export interface WireCandidate {
 
 /**
  * The WebSocket URL for `room` on the server at `baseUrl` (http, https, ws or wss; a path prefix is
- * kept): `ws(s)://host/prefix/ws/{room}?token=...`. The token goes in the query because browsers
- * cannot set headers on a WebSocket.
+ * kept): `ws(s)://host/prefix/ws/{room}`, with `?token=...` when a token is given (browsers cannot
+ * set headers on a WebSocket). `SignalingClient` sends its token as the first message instead.
  */
 export function signalingUrl(baseUrl: string, room: string, token?: string | null): string {
   const url = new URL(baseUrl);

@@ -33,6 +33,11 @@ export class ConnectionAuth {
     this.#deps = deps;
   }
 
+  /** Whether connections must present a valid token (`REQUIRE_AUTH`). */
+  get required(): boolean {
+    return this.#deps.requireAuth;
+  }
+
   /** Sets the connection's user from `token`; false when the connection was closed instead. */
   async authenticate(connection: ClientConnection, token: string | null): Promise<boolean> {
     if (!this.#deps.requireAuth && token === null) return true;

@@ -46,6 +46,12 @@ export interface Dialect {
   request(req: IncomingMessage, path: string): DialectRequest;
   /** The access token as this dialect's clients send it, or null. */
   token(req: IncomingMessage): string | null;
+  /**
+   * Optional: reads the token from the connection's first message, for clients that keep it out of
+   * the URL. Used when `token` found none and a token is required; null when the frame is not this
+   * dialect's auth message (the connection is then closed with 4401).
+   */
+  readonly tokenFromMessage?: (data: RawData, isBinary: boolean) => string | null;
   /** How this dialect announces a close (default: the close frame alone). */
   readonly farewell?: Farewell;
 }

@@ -23,8 +23,8 @@ export interface SignalingDialectDeps {
 }
 
 /**
- * The contract's own dialect (CONTRACT.md, "WebSocket"): `/ws/{room_id}`, the token as `?token=` or
- * `Authorization: Bearer`, JSON text messages validated by the protocol module, refusals as
+ * The contract's own dialect (CONTRACT.md, "WebSocket"): `/ws/{room_id}`, the token as `?token=`,
+ * `Authorization: Bearer` or the first message `{"type":"auth","token"}`, JSON text messages validated by the protocol module, refusals as
  * `{type:"error"}` and close codes. Each connection is one `Peer` of the signaling hub.
  */
 export class SignalingDialect implements Dialect {
@@ -45,6 +45,13 @@ export class SignalingDialect implements Dialect {
     if (!query) return null;
     return new URLSearchParams(query).get('token') || null;
   }
+
+  /** `{"type":"auth","token"}` as the first message keeps the token out of URLs and proxy logs. */
+  readonly tokenFromMessage = (data: RawData, isBinary: boolean): string | null => {
+    if (isBinary) return null;
+    const parsed = parseClientMessage(data.toString());
+    return parsed.ok && parsed.message.type === 'auth' ? parsed.message.token : null;
+  };
 
   request(_req: IncomingMessage, path: string): DialectRequest {
     const roomId = decodeRoomId(path.slice(PATH_PREFIX.length));

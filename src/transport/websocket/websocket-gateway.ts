@@ -11,6 +11,7 @@ import { CloseCode } from '../../signaling/errors.js';
 import { ClientConnection } from './client-connection.js';
 import type { ConnectionAuth } from './connection-auth.js';
 import type { Dialect, DialectSession } from './dialect.js';
+import { type EarlyFrames, readTokenMessage } from './first-message-token.js';
 import type { LivenessMonitor } from './liveness-monitor.js';
 import type { MessageAdmission } from './message-admission.js';
 import type { UpgradeAdmission } from './upgrade-admission.js';
@@ -181,19 +182,28 @@ export class WebSocketGateway {
       connection.close(request.code, request.reason);
       return;
     }
-    if (!(await this.#deps.auth.authenticate(connection, dialect.token(req)))) return;
+    let token = dialect.token(req);
+    let early: EarlyFrames = [];
+    if (token === null && dialect.tokenFromMessage && this.#deps.auth.required) {
+      const first = await readTokenMessage(connection, dialect.tokenFromMessage);
+      if (first === null) return;
+      ({ token, early } = first);
+    }
+    if (!(await this.#deps.auth.authenticate(connection, token))) return;
     if (!connection.isOpen) return;
 
     session = await request.open(connection);
     if (session === null) return;
     const gate = this.#deps.messages.gate(connection, session);
     liveness.track(connection);
-    ws.on('message', (data: RawData, isBinary: boolean) => {
+    const receive = (data: RawData, isBinary: boolean) => {
       // Once the server has sent its close (4401, 4429, ...) nothing more from this client is relayed.
       if (!connection.isOpen) return;
       connection.markAlive(now());
       gate.receive(data, isBinary);
-    });
+    };
+    for (const [data, isBinary] of early) receive(data, isBinary);
+    ws.on('message', receive);
     ws.on('pong', () => connection.markAlive(now()));
     ws.on('ping', () => connection.markAlive(now()));
     ws.resume();
