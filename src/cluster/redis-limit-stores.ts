@@ -13,6 +13,7 @@ import type {
   MessageRateStore,
 } from '../security/limit-stores.js';
 import type { RateLimiter } from '../security/token-bucket.js';
+import { redisLoginAdmission } from './redis-login-admission.js';
 
 // KEYS[1] bucket hash; ARGV: capacity, refill per ms, now (ms), ttl (ms)
 const TAKE_TOKEN = `
@@ -86,29 +87,6 @@ end
 return blocked
 `;
 
-// KEYS: ip block, ip failures, ip pending logins; ARGV: max failures, pending ttl ms
-// Returns 0 when the login is admitted (and counted as pending), else the ms to wait.
-const BEGIN_LOGIN = `
-local blocked = redis.call('PTTL', KEYS[1])
-if blocked > 0 then return blocked end
-local failures = tonumber(redis.call('GET', KEYS[2])) or 0
-local pending = tonumber(redis.call('GET', KEYS[3])) or 0
-if failures + pending >= tonumber(ARGV[1]) then return 1000 end
-redis.call('INCR', KEYS[3])
-redis.call('PEXPIRE', KEYS[3], ARGV[2])
-return 0
-`;
-
-// KEYS: ip pending logins
-const END_LOGIN = `
-local n = redis.call('DECR', KEYS[1])
-if n <= 0 then redis.call('DEL', KEYS[1]) end
-return n
-`;
-
-/** An unended login (its instance crashed) stops counting after this long. */
-const PENDING_LOGIN_TTL_MS = 60_000;
-
 declare module 'ioredis' {
   // ioredis' documented way to type commands added with `defineCommand`.
   interface RedisCommander<Context> {
@@ -138,14 +116,6 @@ declare module 'ioredis' {
       maxDelayMs: number,
       hasUsername: '0' | '1',
     ): Result<number, Context>;
-    limitBeginLogin(
-      ipBlockKey: string,
-      ipFailuresKey: string,
-      ipPendingKey: string,
-      maxFailures: number,
-      pendingTtlMs: number,
-    ): Result<number, Context>;
-    limitEndLogin(ipPendingKey: string): Result<number, Context>;
   }
 }
 
@@ -182,8 +152,6 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): LimitS
   options.redis.defineCommand('limitAcquireConnection', { numberOfKeys: 1, lua: ACQUIRE_CONNECTION });
   options.redis.defineCommand('limitReleaseConnection', { numberOfKeys: 1, lua: RELEASE_CONNECTION });
   options.redis.defineCommand('limitRecordFailure', { numberOfKeys: 4, lua: RECORD_FAILURE });
-  options.redis.defineCommand('limitBeginLogin', { numberOfKeys: 3, lua: BEGIN_LOGIN });
-  options.redis.defineCommand('limitEndLogin', { numberOfKeys: 1, lua: END_LOGIN });
   const redis = options.redis;
   const key = (suffix: string) => `${options.prefix}limits:${suffix}`;
 
@@ -261,8 +229,6 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): LimitS
       return fallback();
     }
   };
-  // Logins admitted by the local fallback are ended locally, the others in Redis.
-  const locallyBegun = new Map<string, number>();
   const authFailures: AuthFailureStore = {
     checkIp: (ipKey) => gate(key(`block:ip:${ipKey}`), () => options.local.authFailures.checkIp(ipKey)),
     checkUsername: (username) =>
@@ -297,39 +263,15 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): LimitS
         .del(key(`fail:user:${user}`), key(`throttle:user:${user}`))
         .catch((error: unknown) => options.onError(error, 'auth success record'));
     },
-    async beginLogin(ipKey) {
-      try {
-        const waitMs = await redis.limitBeginLogin(
-          key(`block:ip:${ipKey}`),
-          key(`fail:ip:${ipKey}`),
-          key(`pending:ip:${ipKey}`),
-          options.auth.maxFailures,
-          PENDING_LOGIN_TTL_MS,
-        );
-        return waitMs > 0
-          ? { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) }
-          : { allowed: true };
-      } catch (error) {
-        options.onError(error, 'login admission');
-        const gate = options.local.authFailures.beginLogin(ipKey);
-        if (gate.allowed) locallyBegun.set(ipKey, (locallyBegun.get(ipKey) ?? 0) + 1);
-        return gate;
-      }
-    },
-    async endLogin(ipKey, username, outcome) {
-      const local = locallyBegun.get(ipKey) ?? 0;
-      if (local > 0) {
-        if (local === 1) locallyBegun.delete(ipKey);
-        else locallyBegun.set(ipKey, local - 1);
-        return options.local.authFailures.endLogin(ipKey, username, outcome);
-      }
-      await redis
-        .limitEndLogin(key(`pending:ip:${ipKey}`))
-        .catch((error: unknown) => options.onError(error, 'login end'));
-      if (outcome === 'failed') return this.recordFailure(ipKey, username);
-      if (outcome === 'succeeded') await this.recordSuccess(username);
-      return false;
-    },
+    ...redisLoginAdmission({
+      redis,
+      key,
+      maxFailures: options.auth.maxFailures,
+      local: options.local.authFailures,
+      onError: options.onError,
+      recordFailure: (ipKey, username) => authFailures.recordFailure(ipKey, username),
+      recordSuccess: (username) => authFailures.recordSuccess(username),
+    }),
   };
 
   return {
