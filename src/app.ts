@@ -12,10 +12,12 @@ import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver } from './security/client-address.js';
+import { HostCheck } from './security/host-check.js';
 import { LoginLimiter } from './security/login-limiter.js';
 import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
+import { registerHostGuard } from './transport/host-guard.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
 import { registerIceServerRoutes } from './transport/ice-server-routes.js';
@@ -84,6 +86,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const events = new SecurityEvents(log);
   const addresses = new ClientAddressResolver(config.trustProxy);
   const origins = new OriginPolicy(config);
+  const hosts = new HostCheck(config);
   const guard = new AuthGuard(cluster.limits.authFailures, events);
   const tokens = new TokenService({
     secret: deps.jwtSecret,
@@ -112,6 +115,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     messages: new MessageAdmission({ ...cluster.limits, events, now }),
     liveness: new LivenessMonitor({ timeoutSeconds: config.websocketTimeout, log, now }),
     origins,
+    hosts,
     events,
     log,
     now,
@@ -121,6 +125,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   const { http } = layer;
   await registerSecurityHeaders(http, origins, config.requireHttps);
+  registerHostGuard(http, hosts);
   registerErrorHandlers(http);
   const requestAuth = { access, guard, addresses };
   registerStatusRoutes(http, {

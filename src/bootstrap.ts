@@ -14,6 +14,11 @@ export interface RuntimeResources {
   readonly tls: TlsMaterial | null;
 }
 
+/** True for a listen address only this machine can reach. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** A start-up refusal: one line for the operator, exit code 1, no stack trace. */
 export class StartupError extends Error {
   override readonly name = 'StartupError';
@@ -67,6 +72,14 @@ export async function prepareResources(
   }).catch((error: Error) => {
     throw new StartupError(error.message);
   });
+  if (config.debug && config.requireAuth && !isLoopbackHost(config.host)) {
+    const defaults = await findDefaultPasswordUsers(users);
+    if (defaults.length > 0)
+      log.warn(
+        { users: defaults, host: config.host },
+        `SECURITY WARNING: users with documented development passwords can log in from the network on ${config.host}; change them with "npm run users -- passwd NAME", or set HOST=127.0.0.1`,
+      );
+  }
   if (!config.debug) {
     const defaults = await findDefaultPasswordUsers(users);
     if (defaults.length > 0) {

@@ -167,6 +167,11 @@ const ENVIRONMENT = z.object({
   JWT_ISSUER: withDefault('webrtc-signaling-server', z.string().min(1)),
   JWT_AUDIENCE: withDefault('webrtc-signaling', z.string().min(1)),
   CORS_ORIGINS: withDefault('https://localhost:3000', originText),
+  PUBLIC_ORIGIN: z
+    .string()
+    .refine(isOrigin, { message: 'expected the origin clients use, like https://signal.example.com' })
+    .transform((o) => new URL(o).origin)
+    .optional(),
   RATE_LIMIT_PER_MINUTE: withDefault('60', integer(1, 10_000_000)),
   RATE_LIMIT_BURST: integer(1, 10_000_000).optional(),
   MAX_CONNECTIONS_PER_IP: withDefault('5', integer(1, 10_000_000)),
@@ -215,6 +220,7 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     jwtIssuer: env.JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE,
     corsOrigins: Object.freeze([...env.CORS_ORIGINS]),
+    publicOrigin: env.PUBLIC_ORIGIN ?? null,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     rateLimitBurst: env.RATE_LIMIT_BURST ?? env.RATE_LIMIT_PER_MINUTE,
     maxConnectionsPerIp: env.MAX_CONNECTIONS_PER_IP,

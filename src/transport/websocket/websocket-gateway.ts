@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../../config/config.js';
 import type { ClientAddress } from '../../security/client-address.js';
+import type { HostCheck } from '../../security/host-check.js';
 import type { OriginPolicy } from '../../security/origin-policy.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { CloseCode } from '../../signaling/errors.js';
@@ -36,6 +37,8 @@ export interface WebSocketGatewayDeps {
   readonly messages: MessageAdmission;
   readonly liveness: LivenessMonitor;
   readonly origins: OriginPolicy;
+  /** `PUBLIC_ORIGIN`: which Host is served, and the server's own origin for the Origin check. */
+  readonly hosts: HostCheck;
   readonly events: SecurityEvents;
   readonly log: Logger;
   readonly now: () => number;
@@ -126,6 +129,10 @@ export class WebSocketGateway {
       refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
+    if (!this.#deps.hosts.allows(req.headers.host)) {
+      refuseUpgrade(socket, 421, 'Misdirected Request');
+      return;
+    }
     if (!this.#accepting) {
       refuseUpgrade(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
       return;
@@ -171,7 +178,7 @@ export class WebSocketGateway {
     });
 
     const origin = req.headers.origin;
-    if (!this.#deps.origins.allows(origin, this.#ownOrigin(req))) {
+    if (!this.#deps.origins.allows(origin, this.#deps.hosts.ownOrigin(req.headers.host, this.#deps.secure))) {
       events.emit('origin_rejected', { ip: client.ip, reason: `origin ${truncate(origin ?? '', 100)}` });
       connection.close(CloseCode.OriginRejected, 'origin not allowed');
       return;
@@ -207,11 +214,6 @@ export class WebSocketGateway {
     ws.on('pong', () => connection.markAlive(now()));
     ws.on('ping', () => connection.markAlive(now()));
     ws.resume();
-  }
-
-  #ownOrigin(req: IncomingMessage): string | null {
-    const host = req.headers.host;
-    return host ? `${this.#deps.secure ? 'https' : 'http'}://${host}` : null;
   }
 }
 
