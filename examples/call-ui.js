@@ -118,8 +118,15 @@ export function mountCallUi({ getToken } = {}) {
         }
       }
     }
-    const iceServers = await fetchIceServers(location.origin);
-    const client = new SignalingClient({ url: location.origin, room, getToken });
+    // One token for both: the ICE server list needs it when the server requires sign-in.
+    const grant = getToken
+      ? await Promise.resolve()
+          .then(getToken)
+          .catch(() => null)
+      : null;
+    const token = typeof grant === 'string' ? grant : (grant?.token ?? null);
+    const iceServers = await fetchIceServers(location.origin, undefined, undefined, token);
+    const client = new SignalingClient({ url: location.origin, room, token: grant ?? undefined, getToken });
     const mesh = new PeerMesh(client, { rtcConfiguration: { iceServers }, localStream: stream });
     const current = { client, mesh, stream, names: new Map(), peers: new Map() };
     session = current;

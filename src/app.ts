@@ -4,19 +4,24 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppDiagnostics } from './app-diagnostics.js';
 import { AccessVerifier } from './auth/access.js';
+import { createHashUpgrader } from './auth/password-upgrade.js';
 import { TokenService } from './auth/tokens.js';
-import type { UserStore } from './auth/user-store.js';
+import type { UserRecord, UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
 import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
 import { Operations } from './operations/operations.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver } from './security/client-address.js';
+import { HostCheck } from './security/host-check.js';
+import { LoginLimiter } from './security/login-limiter.js';
 import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
+import { registerHostGuard } from './transport/host-guard.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
+import { registerIceServerRoutes } from './transport/ice-server-routes.js';
 import { registerLoginRoutes } from './transport/login-routes.js';
 import { registerPeerjsRoutes } from './transport/peerjs-routes.js';
 import { registerRoomRoutes } from './transport/room-routes.js';
@@ -31,7 +36,16 @@ import type { WebSocketGateway } from './transport/websocket/websocket-gateway.j
 export interface AppDeps {
   readonly log: Logger;
   readonly jwtSecret: Uint8Array;
-  readonly users: UserStore & { reload?(): Promise<unknown>; close?(): void };
+  /** Verify-only key of a rotation in progress (`JWT_SECRET_KEY_PREVIOUS`). */
+  readonly jwtPreviousSecret?: Uint8Array | null;
+  readonly users: UserStore & {
+    reload?(): Promise<unknown>;
+    close?(): void;
+    /** The users file, when there is one: outdated password hashes are upgraded in it on login. */
+    readonly path?: string;
+    /** Called after each change of the users; open connections that lost access are closed. */
+    onChange?(listener: () => void): unknown;
+  };
   readonly tls: RuntimeResources['tls'];
   readonly now?: () => number;
   readonly randomId?: () => string;
@@ -70,9 +84,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const events = new SecurityEvents(log);
   const addresses = new ClientAddressResolver(config.trustProxy);
   const origins = new OriginPolicy(config);
+  const hosts = new HostCheck(config);
   const guard = new AuthGuard(ops.watchBlocks(cluster.limits.authFailures), events);
   const tokens = new TokenService({
     secret: deps.jwtSecret,
+    previousSecrets: deps.jwtPreviousSecret ? [deps.jwtPreviousSecret] : [],
     issuer: config.jwtIssuer,
     audience: config.jwtAudience,
     expireMinutes: config.jwtExpireMinutes,
@@ -89,15 +105,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   const layer = createHttpLayer(log, config.requireHttps ? deps.tls : null);
   const gateway = createWebSocketGateway(config, {
-    ...{ hub, access, guard, addresses, origins, events, log, now },
+    ...{ hub, access, guard, addresses, origins, hosts, events, log, now },
     limits: cluster.limits,
     randomId: deps.randomId ?? randomPeerId,
     traffic: ops.traffic,
   });
   gateway.attach(layer.server);
+  deps.users.onChange?.(() => gateway.closeRevoked());
 
   const { http } = layer;
   await registerSecurityHeaders(http, origins, config.requireHttps);
+  registerHostGuard(http, hosts);
   registerErrorHandlers(http);
   await ops.register(http, {
     connections: () => gateway.connectionCount,
@@ -114,18 +132,44 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     now,
   });
   registerLoginRoutes(http, {
-    ...requestAuth,
-    tokens,
-    users: deps.users,
-    onPasswordChecked: ops.passwordChecked,
+    ...{ ...requestAuth, tokens, users: deps.users, onPasswordChecked: ops.passwordChecked },
+    limiter: loginLimiter(config),
+    upgradeHash: hashUpgrader(deps, log),
   });
   registerRoomRoutes(http, { config, broker, auth: requestAuth });
   registerPeerjsRoutes(http, { config, broker, auth: requestAuth });
+  registerIceServerRoutes(http, { config, auth: requestAuth });
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
   return new App(config, deps, layer, gateway, cluster, diagnostics, ops);
 }
+
+/** How many logins may run at once, per address, per username and in all (argon2 is costly). */
+function loginLimiter(config: Config): LoginLimiter {
+  return new LoginLimiter({
+    maxPerAddress: LOGINS_IN_FLIGHT_PER_ADDRESS,
+    maxPerUsername: LOGINS_IN_FLIGHT_PER_USERNAME,
+    maxConcurrent: config.loginMaxConcurrent,
+    maxQueued: config.loginQueueLength,
+  });
+}
+
+/** Rewrites outdated password hashes after a successful login, when the users live in a file. */
+function hashUpgrader(
+  deps: AppDeps,
+  log: Logger,
+): ((user: UserRecord, password: string) => void) | undefined {
+  if (deps.users.path === undefined) return undefined;
+  return createHashUpgrader(deps.users.path, (err, user) =>
+    log.warn({ err, user }, 'could not upgrade the password hash; the old one stays'),
+  );
+}
+
+/** Logins one client address may have in flight; more are refused (429) before any hashing. */
+const LOGINS_IN_FLIGHT_PER_ADDRESS = 2;
+/** Password checks of one username at once; more wait their turn in the login queue. */
+const LOGINS_IN_FLIGHT_PER_USERNAME = 2;
 
 /** The wired server, not yet listening. */
 export class App {

@@ -8,8 +8,15 @@ import { ensureCertificate, loadTlsMaterial, type TlsMaterial } from './transpor
 /** What start-up prepared from disk: the JWT key, the users and (for HTTPS) the TLS material. */
 export interface RuntimeResources {
   readonly jwtSecret: Uint8Array;
+  /** `JWT_SECRET_KEY_PREVIOUS`, accepted for verification only. */
+  readonly jwtPreviousSecret: Uint8Array | null;
   readonly users: CsvUserStore;
   readonly tls: TlsMaterial | null;
+}
+
+/** True for a listen address only this machine can reach. */
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** A start-up refusal: one line for the operator, exit code 1, no stack trace. */
@@ -42,7 +49,7 @@ export async function prepareResources(
   const jwtKey = await resolveJwtKey(config).catch((error: Error) => {
     throw new StartupError(error.message);
   });
-  log.info({ source: jwtKey.source }, 'JWT signing key ready');
+  log.info({ source: jwtKey.source, previous: jwtKey.previous !== null }, 'JWT signing key ready');
 
   const created = await ensureUsersFile(config.usersFile, { debug: config.debug });
   if (created.created) {
@@ -65,6 +72,14 @@ export async function prepareResources(
   }).catch((error: Error) => {
     throw new StartupError(error.message);
   });
+  if (config.debug && config.requireAuth && !isLoopbackHost(config.host)) {
+    const defaults = await findDefaultPasswordUsers(users);
+    if (defaults.length > 0)
+      log.warn(
+        { users: defaults, host: config.host },
+        `SECURITY WARNING: users with documented development passwords can log in from the network on ${config.host}; change them with "npm run users -- passwd NAME", or set HOST=127.0.0.1`,
+      );
+  }
   if (!config.debug) {
     const defaults = await findDefaultPasswordUsers(users);
     if (defaults.length > 0) {
@@ -87,5 +102,5 @@ export async function prepareResources(
       );
     tls = await loadTlsMaterial(config);
   }
-  return { jwtSecret: jwtKey.secret, users, tls };
+  return { jwtSecret: jwtKey.secret, jwtPreviousSecret: jwtKey.previous, users, tls };
 }

@@ -29,10 +29,16 @@ export interface WireCandidate {
 
 /**
  * The WebSocket URL for `room` on the server at `baseUrl` (http, https, ws or wss; a path prefix is
- * kept): `ws(s)://host/prefix/ws/{room}?token=...`. The token goes in the query because browsers
- * cannot set headers on a WebSocket.
+ * kept): `ws(s)://host/prefix/ws/{room}`, with `?token=...` when a token is given (browsers cannot
+ * set headers on a WebSocket), or `?auth=message` when the token follows as the first message
+ * (`tokenFollows`), which keeps it out of URLs and proxy logs; `SignalingClient` does the latter.
  */
-export function signalingUrl(baseUrl: string, room: string, token?: string | null): string {
+export function signalingUrl(
+  baseUrl: string,
+  room: string,
+  token?: string | null,
+  tokenFollows = false,
+): string {
   const url = new URL(baseUrl);
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
@@ -40,6 +46,7 @@ export function signalingUrl(baseUrl: string, room: string, token?: string | nul
   url.search = '';
   url.hash = '';
   if (token) url.searchParams.set('token', token);
+  else if (tokenFollows) url.searchParams.set('auth', 'message');
   return url.toString();
 }
 

@@ -67,6 +67,12 @@ export interface SignalingClientOptions {
   readonly refreshMarginMs?: number;
   /** Backoff settings, or `false` to never reconnect. */
   readonly reconnect?: Partial<BackoffOptions> | false;
+  /**
+   * Send the token as `?token=` in the URL (servers that predate the first-message token).
+   * Default false: the token goes as the first message, `{"type":"auth","token"}`, so it never
+   * appears in a URL that proxies and servers log.
+   */
+  readonly tokenInUrl?: boolean;
 }
 
 type TimerName = 'heartbeat' | 'pong' | 'refresh' | 'reconnect';
@@ -94,6 +100,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   readonly #heartbeatTimeoutMs: number;
   readonly #refreshMarginMs: number;
   readonly #backoff: BackoffOptions | null;
+  readonly #tokenInUrl: boolean;
 
   #state: ConnectionState = 'idle';
   #transport: Transport | null = null;
@@ -123,6 +130,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#heartbeatTimeoutMs = options.heartbeatTimeoutMs ?? 10_000;
     this.#refreshMarginMs = options.refreshMarginMs ?? 60_000;
     this.#backoff = options.reconnect === false ? null : { ...defaultBackoff, ...options.reconnect };
+    this.#tokenInUrl = options.tokenInUrl ?? false;
     if (options.token !== undefined) this.#setToken(toGrant(options.token));
   }
 
@@ -224,7 +232,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         return;
       }
     }
-    const url = signalingUrl(this.url, this.room, this.#token);
+    const url = this.#tokenInUrl
+      ? signalingUrl(this.url, this.room, this.#token)
+      : signalingUrl(this.url, this.room, null, this.#token !== null);
     const current = () => generation === this.#generation;
     try {
       const transport = this.#transportFactory(url, {
@@ -241,6 +251,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
 
   #handleOpen(): void {
     this.#setState('open');
+    // The server answers `joined` once it has verified this token (when it requires one).
+    if (!this.#tokenInUrl && this.#token !== null) this.send({ type: 'auth', token: this.#token });
     this.#scheduleHeartbeat();
     this.emit('open', { attempt: this.#attempt });
   }

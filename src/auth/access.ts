@@ -1,8 +1,11 @@
 import type { AccessClaims, TokenService } from './tokens.js';
 import type { UserRecord, UserStore } from './user-store.js';
 
-/** Why access was refused: a token problem, or a token for a user who is gone or disabled. */
-export type AccessRefusal = 'missing' | 'expired' | 'invalid' | 'unknown_user';
+/**
+ * Why access was refused: a token problem, a token for a user who is gone or disabled, or one
+ * issued before the user's password last changed.
+ */
+export type AccessRefusal = 'missing' | 'expired' | 'invalid' | 'unknown_user' | 'revoked';
 
 /** A token checked against the signature, the claims and the current users. */
 export type AccessResult =
@@ -25,6 +28,7 @@ const DETAILS: Readonly<Record<AccessRefusal, string>> = {
   expired: 'expired token',
   invalid: 'invalid token',
   unknown_user: 'unknown or disabled user',
+  revoked: 'token revoked by a password change',
 };
 
 /**
@@ -44,14 +48,35 @@ export class AccessVerifier {
   async verifyAccess(token: string | null | undefined): Promise<AccessResult> {
     const result = await this.#tokens.verify(token);
     if (!result.ok) return refused(result.reason);
-    const user = this.#users.find(result.claims.sub);
-    if (!user || user.disabled) return refused('unknown_user');
+    const problem = this.stillValid(result.claims.sub, result.claims.iat);
+    if (problem !== null) return refused(problem);
+    const user = this.#users.find(result.claims.sub)!;
     return {
       ok: true,
       user,
       claims: { ...result.claims, role: user.role },
       expiresAt: result.claims.exp * 1000,
     };
+  }
+
+  /**
+   * Whether a verified token of `username` issued at `issuedAt` (seconds, the `iat` claim) still
+   * grants access under the current users: null when it does, else why not. Open connections are
+   * checked again with it whenever the users file changes.
+   */
+  stillValid(username: string, issuedAt: number): AccessRefusal | null {
+    const user = this.#users.find(username);
+    if (!user || user.disabled) return 'unknown_user';
+    // `iat` has whole seconds and the change time is written rounded down to the second, so a token
+    // issued in the same second as the change is kept (it may be the first one after it).
+    if (user.passwordChangedAt !== undefined && issuedAt * 1000 < Date.parse(user.passwordChangedAt))
+      return 'revoked';
+    return null;
+  }
+
+  /** The text `stillValid`'s answer is reported with (safe to log and to send). */
+  static detail(reason: AccessRefusal): string {
+    return DETAILS[reason];
   }
 }
 

@@ -25,6 +25,7 @@ export class CsvUserStore implements UserStore {
   private readonly options: CsvUserStoreOptions;
   private queue: Promise<boolean> = Promise.resolve(true);
   private watcher: ((current: Stats, previous: Stats) => void) | undefined;
+  private readonly listeners = new Set<(users: readonly UserRecord[]) => void>();
   private closed = false;
 
   private constructor(path: string, users: readonly UserRecord[], options: CsvUserStoreOptions) {
@@ -62,6 +63,15 @@ export class CsvUserStore implements UserStore {
     return this.queue;
   }
 
+  /**
+   * Calls `listener` after every successful reload, once the new users are in service (the server
+   * closes the connections of users who lost access). Returns a function that removes it.
+   */
+  onChange(listener: (users: readonly UserRecord[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Stops watching the file; the last loaded users stay readable. */
   close(): void {
     this.closed = true;
@@ -97,6 +107,7 @@ export class CsvUserStore implements UserStore {
     this.all = Object.freeze(users);
     this.byName = new Map(users.map((u) => [u.username, u]));
     this.options.onReload?.(this.all);
+    for (const listener of this.listeners) listener(this.all);
     return true;
   }
 }

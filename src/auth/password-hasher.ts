@@ -36,6 +36,17 @@ export async function hashPassword(password: string): Promise<string> {
   return (await argon2()).hash(password, OWASP_ARGON2ID);
 }
 
+const CURRENT_PARAMETERS = `$argon2id$v=19$m=${OWASP_ARGON2ID.memoryCost},t=${OWASP_ARGON2ID.timeCost},p=${OWASP_ARGON2ID.parallelism}$`;
+
+/**
+ * True when `passwordHash` is not an argon2id hash with the current parameters (a legacy scrypt
+ * hash, or other argon2 costs): checking it takes a different time than checking a current one (or
+ * the dummy hash unknown users are checked against), so it is rehashed after a successful login.
+ */
+export function needsRehash(passwordHash: string): boolean {
+  return !passwordHash.startsWith(CURRENT_PARAMETERS);
+}
+
 /**
  * True when `password` matches the PHC string `passwordHash` (argon2 or `$scrypt$`). Never throws:
  * a malformed hash or an over-long password is simply not a match.

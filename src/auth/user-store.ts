@@ -9,6 +9,8 @@ export interface UserRecord {
   /** ISO 8601 timestamp. */
   readonly createdAt: string;
   readonly disabled: boolean;
+  /** ISO 8601 time of the last password change, if any: tokens issued before it are refused. */
+  readonly passwordChangedAt?: string;
 }
 
 /**

@@ -2,8 +2,13 @@ import { type Role, USERNAME_PATTERN, type UserRecord } from './user-store.js';
 
 /** The header row every users file starts with. */
 export const USERS_CSV_HEADER = 'username,password_hash,role,created_at,disabled';
+/**
+ * The header of a file in which some password was changed: one more column, `password_changed_at`
+ * (ISO 8601, or empty for never); tokens issued before it are refused. Written only when needed,
+ * so files without password changes keep the original five columns.
+ */
+export const USERS_CSV_HEADER_WITH_PASSWORD_CHANGE = `${USERS_CSV_HEADER},password_changed_at`;
 
-const COLUMNS = USERS_CSV_HEADER.split(',').length;
 const ROLES: readonly Role[] = ['admin', 'user'];
 // PHC strings: argon2id (what we write) or scrypt (carried over from older deployments).
 const ARGON2ID_PHC =
@@ -26,6 +31,7 @@ export function parseUsersCsv(text: string, source = 'users.csv'): ParsedUsers {
   const seen = new Map<string, { name: string; line: number }>();
   const lines = text.replace(/^\uFEFF/, '').split('\n');
   let headerSeen = false;
+  let columns = USERS_CSV_HEADER.split(',').length;
   lines.forEach((raw, index) => {
     const lineNumber = index + 1;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
@@ -33,6 +39,10 @@ export function parseUsersCsv(text: string, source = 'users.csv'): ParsedUsers {
     const at = `${source} line ${lineNumber}`;
     if (!headerSeen) {
       headerSeen = true;
+      if (line === USERS_CSV_HEADER_WITH_PASSWORD_CHANGE) {
+        columns += 1;
+        return;
+      }
       if (line !== USERS_CSV_HEADER) {
         errors.push(`${at}: expected the header "${USERS_CSV_HEADER}"`);
         // Without a header the line may be a user row; check it as one so every problem is listed.
@@ -41,7 +51,7 @@ export function parseUsersCsv(text: string, source = 'users.csv'): ParsedUsers {
         return;
       }
     }
-    const record = parseRow(line, at, errors);
+    const record = parseRow(line, at, errors, columns);
     if (!record) return;
     const key = record.username.toLowerCase();
     const earlier = seen.get(key);
@@ -58,22 +68,24 @@ export function parseUsersCsv(text: string, source = 'users.csv'): ParsedUsers {
   return errors.length > 0 ? { errors } : { users };
 }
 
-function parseRow(line: string, at: string, errors: string[]): UserRecord | undefined {
+function parseRow(line: string, at: string, errors: string[], columns: number): UserRecord | undefined {
   const fields = splitCsvLine(line);
   if (!fields) {
     errors.push(`${at}: malformed quoting`);
     return undefined;
   }
-  if (fields.length < COLUMNS) {
-    errors.push(`${at}: expected ${COLUMNS} columns (${USERS_CSV_HEADER}), found ${fields.length}`);
+  const header = columns === 5 ? USERS_CSV_HEADER : USERS_CSV_HEADER_WITH_PASSWORD_CHANGE;
+  if (fields.length < columns) {
+    errors.push(`${at}: expected ${columns} columns (${header}), found ${fields.length}`);
     return undefined;
   }
   const [username, ...rest] = fields as [string, ...string[]];
-  const [role, createdAt, disabled] = rest.slice(-3) as [string, string, string];
-  const passwordHash = rest.slice(0, -3).join(',');
+  const trailing = rest.slice(2 - columns);
+  const [role, createdAt, disabled, changedAt = ''] = trailing as [string, string, string, string?];
+  const passwordHash = rest.slice(0, 2 - columns).join(',');
   const hashValid = ARGON2ID_PHC.test(passwordHash) || SCRYPT_PHC.test(passwordHash);
-  if (fields.length > COLUMNS && !hashValid) {
-    errors.push(`${at}: expected ${COLUMNS} columns (${USERS_CSV_HEADER}), found ${fields.length}`);
+  if (fields.length > columns && !hashValid) {
+    errors.push(`${at}: expected ${columns} columns (${header}), found ${fields.length}`);
     return undefined;
   }
   const before = errors.length;
@@ -88,8 +100,14 @@ function parseRow(line: string, at: string, errors: string[]): UserRecord | unde
   if (disabled !== 'true' && disabled !== 'false') {
     errors.push(`${at}: invalid disabled ${show(disabled)} (expected true or false)`);
   }
+  if (changedAt !== '' && (!ISO_8601.test(changedAt) || Number.isNaN(Date.parse(changedAt)))) {
+    errors.push(
+      `${at}: invalid password_changed_at ${show(changedAt)} (expected an ISO 8601 timestamp or nothing)`,
+    );
+  }
   if (errors.length > before || !isRole(role)) return undefined;
-  return Object.freeze({ username, passwordHash, role, createdAt, disabled: disabled === 'true' });
+  const record: UserRecord = { username, passwordHash, role, createdAt, disabled: disabled === 'true' };
+  return Object.freeze(changedAt === '' ? record : { ...record, passwordChangedAt: changedAt });
 }
 
 function isRole(value: string): value is Role {
@@ -137,13 +155,17 @@ function show(value: string): string {
 
 /**
  * The users file text for `users`: header, one row each, `\n` endings; the hash column is quoted.
- * Does not validate: `writeUsersFileAtomic` parses the text back before writing it.
+ * The `password_changed_at` column is written only when some user has one. Does not validate:
+ * `writeUsersFileAtomic` parses the text back before writing it.
  */
 export function formatUsersCsv(users: readonly UserRecord[]): string {
-  const rows = users.map((u) =>
-    [u.username, u.passwordHash, u.role, u.createdAt, String(u.disabled)].map(csvField).join(','),
-  );
-  return [USERS_CSV_HEADER, ...rows].join('\n') + '\n';
+  const changes = users.some((u) => u.passwordChangedAt !== undefined);
+  const rows = users.map((u) => {
+    const fields = [u.username, u.passwordHash, u.role, u.createdAt, String(u.disabled)];
+    if (changes) fields.push(u.passwordChangedAt ?? '');
+    return fields.map(csvField).join(',');
+  });
+  return [changes ? USERS_CSV_HEADER_WITH_PASSWORD_CHANGE : USERS_CSV_HEADER, ...rows].join('\n') + '\n';
 }
 
 function csvField(value: string): string {

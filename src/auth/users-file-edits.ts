@@ -21,6 +21,23 @@ export class DuplicateUserError extends Error {
   }
 }
 
+/** An edit would leave no enabled admin (removing or disabling the last one); the file is untouched. */
+export class LastAdminError extends Error {
+  readonly username: string;
+  constructor(username: string) {
+    super(`refusing to remove or disable ${JSON.stringify(username)}: it is the last enabled admin`);
+    this.name = 'LastAdminError';
+    this.username = username;
+  }
+}
+
+// Throws `LastAdminError` when `before` had an enabled admin and `after` has none.
+function keepAnAdmin(before: readonly UserRecord[], after: UserRecord[], username: string): UserRecord[] {
+  const hasAdmin = (users: readonly UserRecord[]) => users.some((u) => u.role === 'admin' && !u.disabled);
+  if (hasAdmin(before) && !hasAdmin(after)) throw new LastAdminError(username);
+  return after;
+}
+
 /** The user named exactly `username` (case-sensitive, as logins are); throws `UnknownUserError`. */
 export function requireUser(users: readonly UserRecord[], username: string): UserRecord {
   const user = users.find((u) => u.username === username);
@@ -48,7 +65,8 @@ export async function addUser(path: string, user: UserRecord): Promise<void> {
 
 /**
  * Replaces the user named exactly `username` with `change(user)` under the users file's lock,
- * keeping the file order. Throws `UnknownUserError` (leaving the file untouched) when there is none.
+ * keeping the file order. Throws `UnknownUserError` (leaving the file untouched) when there is none,
+ * and `LastAdminError` when the change would leave no enabled admin.
  */
 export async function changeUser(
   path: string,
@@ -57,14 +75,25 @@ export async function changeUser(
 ): Promise<void> {
   await updateUsersFile(path, (users) => {
     requireUser(users, username);
-    return users.map((u) => (u.username === username ? change(u) : u));
+    return keepAnAdmin(
+      users,
+      users.map((u) => (u.username === username ? change(u) : u)),
+      username,
+    );
   });
 }
 
-/** Removes the user named exactly `username` under the users file's lock; throws `UnknownUserError`. */
+/**
+ * Removes the user named exactly `username` under the users file's lock; throws `UnknownUserError`,
+ * or `LastAdminError` when it is the last enabled admin.
+ */
 export async function removeUser(path: string, username: string): Promise<void> {
   await updateUsersFile(path, (users) => {
     requireUser(users, username);
-    return users.filter((u) => u.username !== username);
+    return keepAnAdmin(
+      users,
+      users.filter((u) => u.username !== username),
+      username,
+    );
   });
 }

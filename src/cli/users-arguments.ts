@@ -19,7 +19,8 @@ Options:
 Passwords are asked twice without echo on a terminal; otherwise the whole of standard input is the
 password (one trailing newline removed), e.g.  printf '%s' "$PW" | npm run users -- add alice
 A running server picks up every change by itself.
-Exit codes: 0 ok, 1 bad usage or input, 2 unknown user, 3 user exists, 4 users file malformed or unwritable.
+Exit codes: 0 ok, 1 bad usage or input, 2 unknown user, 3 user exists, 4 users file malformed or unwritable,
+5 refused: it would leave no enabled admin.
 `;
 
 const COMMANDS = ['add', 'passwd', 'remove', 'disable', 'enable', 'list', 'help'] as const;

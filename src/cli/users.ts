@@ -7,6 +7,7 @@ import {
   addUser,
   changeUser,
   DuplicateUserError,
+  LastAdminError,
   removeUser,
   requireFreeUsername,
   requireUser,
@@ -24,6 +25,7 @@ export const USERS_CLI_EXIT = Object.freeze({
   unknownUser: 2,
   duplicateUser: 3,
   usersFile: 4,
+  lastAdmin: 5,
 });
 
 /** Where the CLI reads passwords and writes output, and how it finds the configuration. */
@@ -88,7 +90,9 @@ async function execute(
     case 'passwd': {
       requireUser(await readUsers(file, true), name);
       const passwordHash = await hashPassword(await readNewPassword(io));
-      await changeUser(file, name, (user) => ({ ...user, passwordHash }));
+      // Whole seconds, as token `iat`s are: tokens issued before this second stop working.
+      const passwordChangedAt = new Date(Math.floor(Date.now() / 1000) * 1000).toISOString();
+      await changeUser(file, name, (user) => ({ ...user, passwordHash, passwordChangedAt }));
       return `changed the password of ${JSON.stringify(name)}`;
     }
     case 'remove':
@@ -144,6 +148,7 @@ function asFailure(error: unknown): CliFailure {
   }
   if (error instanceof UnknownUserError) return new CliFailure(USERS_CLI_EXIT.unknownUser, error.message);
   if (error instanceof DuplicateUserError) return new CliFailure(USERS_CLI_EXIT.duplicateUser, error.message);
+  if (error instanceof LastAdminError) return new CliFailure(USERS_CLI_EXIT.lastAdmin, error.message);
   if (error instanceof UsersFileError) return new CliFailure(USERS_CLI_EXIT.usersFile, error.message);
   const code = (error as NodeJS.ErrnoException).code;
   if (code === 'ELOCKED') {

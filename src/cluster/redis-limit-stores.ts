@@ -9,6 +9,7 @@ import type { AuthFailureStore, ConnectionCapStore, LimitStores } from '../secur
 import type { RateLimiter } from '../security/token-bucket.js';
 import type { FleetState } from './instance-registry.js';
 import type { RedisCommands } from './redis-link.js';
+import { redisLoginAdmission } from './redis-login-admission.js';
 import { SharedRateLimits } from './redis-rate-sync.js';
 
 // KEYS[1] per-instance counts of one client; ARGV: instance id, max, this instance's count with the
@@ -247,6 +248,18 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): RedisL
         .del(...userKeys(username.toLowerCase()))
         .catch((error: unknown) => options.onError(error, 'auth success record'));
     },
+    ...redisLoginAdmission({
+      redis,
+      ipKeys: (ip) => {
+        const [fail, block] = ipKeys(ip);
+        return { fail, block, pending: key(`{ip:${ip}}:pending`) };
+      },
+      maxFailures: options.auth.maxFailures,
+      local: options.local.authFailures,
+      onError: options.onError,
+      recordFailure: (ipKey, username) => authFailures.recordFailure(ipKey, username),
+      recordSuccess: (username) => authFailures.recordSuccess(username),
+    }),
   };
 
   const rates = new SharedRateLimits({

@@ -3,10 +3,12 @@ import { jwtKeyProblem } from '../auth/jwt-key.js';
 import { dialectPath } from './dialect-paths.js';
 import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
 
-/** How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses. */
+/**
+ * How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses.
+ * `TRUST_PROXY=true` is one hop: the left-most entry is whatever the client wrote.
+ */
 export type TrustProxy =
   | { readonly kind: 'none' }
-  | { readonly kind: 'all' }
   | { readonly kind: 'hops'; readonly hops: number }
   | { readonly kind: 'addresses'; readonly addresses: readonly string[] };
 
@@ -95,7 +97,7 @@ const trustProxyText = z.string().transform((value, ctx): TrustProxy => {
   const v = value.trim();
   const lower = v.toLowerCase();
   if (['false', '0', 'no', 'off', ''].includes(lower)) return { kind: 'none' };
-  if (['true', 'yes', 'on'].includes(lower)) return { kind: 'all' };
+  if (['true', 'yes', 'on'].includes(lower)) return { kind: 'hops', hops: 1 };
   if (/^\d+$/.test(v)) return { kind: 'hops', hops: Number(v) };
   const addresses = v
     .split(',')
@@ -150,11 +152,17 @@ const ENVIRONMENT = z.object({
   REQUIRE_AUTH: withDefault('true', booleanText),
   SECRET_KEY: secretText.optional(),
   JWT_SECRET_KEY: secretText.optional(),
+  JWT_SECRET_KEY_PREVIOUS: secretText.optional(),
   JWT_SECRET_FILE: withDefault('.jwt_secret', z.string().min(1)),
   JWT_EXPIRE_MINUTES: withDefault('60', integer(1, 525600)),
   JWT_ISSUER: withDefault('webrtc-signaling-server', z.string().min(1)),
   JWT_AUDIENCE: withDefault('webrtc-signaling', z.string().min(1)),
   CORS_ORIGINS: withDefault('https://localhost:3000', originText),
+  PUBLIC_ORIGIN: z
+    .string()
+    .refine(isOrigin, { message: 'expected the origin clients use, like https://signal.example.com' })
+    .transform((o) => new URL(o).origin)
+    .optional(),
   RATE_LIMIT_PER_MINUTE: withDefault('60', integer(1, 10_000_000)),
   RATE_LIMIT_BURST: integer(1, 10_000_000).optional(),
   MAX_CONNECTIONS_PER_IP: withDefault('5', integer(1, 10_000_000)),
@@ -164,6 +172,8 @@ const ENVIRONMENT = z.object({
   AUTH_MAX_FAILURES: withDefault('5', integer(1, 1_000_000)),
   AUTH_FAILURE_WINDOW: withDefault('300', integer(1, 86_400 * 7)),
   AUTH_BLOCK_SECONDS: withDefault('900', integer(1, 86_400 * 30)),
+  LOGIN_MAX_CONCURRENT: withDefault('2', integer(1, 64)),
+  LOGIN_QUEUE_LENGTH: withDefault('32', integer(0, 10_000)),
   USERS_FILE: withDefault('users.csv', z.string().min(1)),
   SSL_CERTFILE: withDefault('ssl/server.crt', z.string().min(1)),
   SSL_KEYFILE: withDefault('ssl/server.key', z.string().min(1)),
@@ -206,11 +216,13 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     requireAuth: env.REQUIRE_AUTH,
     secretKey: env.SECRET_KEY ?? null,
     jwtSecretKey: env.JWT_SECRET_KEY ?? null,
+    jwtSecretKeyPrevious: env.JWT_SECRET_KEY_PREVIOUS ?? null,
     jwtSecretFile: env.JWT_SECRET_FILE,
     jwtExpireMinutes: env.JWT_EXPIRE_MINUTES,
     jwtIssuer: env.JWT_ISSUER,
     jwtAudience: env.JWT_AUDIENCE,
     corsOrigins: Object.freeze([...env.CORS_ORIGINS]),
+    publicOrigin: env.PUBLIC_ORIGIN ?? null,
     rateLimitPerMinute: env.RATE_LIMIT_PER_MINUTE,
     rateLimitBurst: env.RATE_LIMIT_BURST ?? env.RATE_LIMIT_PER_MINUTE,
     maxConnectionsPerIp: env.MAX_CONNECTIONS_PER_IP,
@@ -220,6 +232,8 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     authMaxFailures: env.AUTH_MAX_FAILURES,
     authFailureWindow: env.AUTH_FAILURE_WINDOW,
     authBlockSeconds: env.AUTH_BLOCK_SECONDS,
+    loginMaxConcurrent: env.LOGIN_MAX_CONCURRENT,
+    loginQueueLength: env.LOGIN_QUEUE_LENGTH,
     usersFile: env.USERS_FILE,
     sslCertfile: env.SSL_CERTFILE,
     sslKeyfile: env.SSL_KEYFILE,
@@ -272,6 +286,10 @@ export function loadConfig(env: Environment): Config {
     const { workers, redisUrl, redisCluster } = result.data;
     issues.push(...scaleOutIssues({ workers, redisUrl: redisUrl ?? undefined, redisCluster }));
   }
+  const previous = secretText.safeParse(env['JWT_SECRET_KEY_PREVIOUS']);
+  const previousProblem = previous.success ? jwtKeyProblem(previous.data) : undefined;
+  if (previousProblem !== undefined)
+    issues.push({ variable: 'JWT_SECRET_KEY_PREVIOUS', value: '<redacted>', allowed: previousProblem });
   if (!result.success || issues.length > 0) throw new ConfigError(issues);
   return result.data;
 }

@@ -25,6 +25,11 @@ export class ActiveBlocks {
       checkIp: (ipKey) => store.checkIp(ipKey),
       checkUsername: (username) => store.checkUsername(username),
       recordSuccess: (username) => store.recordSuccess(username),
+      beginLogin: (ipKey) => store.beginLogin(ipKey),
+      endLogin: (ipKey, username, outcome) => {
+        const blocked = store.endLogin(ipKey, username, outcome);
+        return typeof blocked === 'boolean' ? record(ipKey, blocked) : blocked.then((b) => record(ipKey, b));
+      },
       recordFailure: (ipKey, username) => {
         const blocked = store.recordFailure(ipKey, username);
         return typeof blocked === 'boolean' ? record(ipKey, blocked) : blocked.then((b) => record(ipKey, b));

@@ -48,8 +48,8 @@ const NEGOTIATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];
 const ROOM_SIZE_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10, 16, 32, 64, 128];
 const HASH_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-/** prom-client's listener for the primary's metric requests, installed once per worker process. */
-let workerAnswer: AggregatorRegistry<typeof Registry.PROMETHEUS_CONTENT_TYPE> | undefined;
+/** Whether prom-client's listener for the primary's metric requests is installed in this worker. */
+let answeringPrimary = false;
 
 /**
  * This instance's Prometheus metrics (prom-client, text format). Hot-path figures are plain integers
@@ -77,7 +77,10 @@ export class ServerMetrics implements BrokerObserver {
       AggregatorRegistry.setRegistries([this.registry]);
       // Constructing one installs the worker's answer to the primary's requests (prom-client does
       // it nowhere else).
-      workerAnswer ??= new AggregatorRegistry();
+      if (!answeringPrimary) {
+        new AggregatorRegistry();
+        answeringPrimary = true;
+      }
     }
     const sources = () => this.#sources;
     const gauge = (name: string, help: string, read: (s: MetricSources) => number) =>

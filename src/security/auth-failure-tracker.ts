@@ -22,6 +22,11 @@ interface FailureWindow {
 }
 
 const ALLOWED: AuthGate = { allowed: true };
+/** What a login refused because earlier attempts of its address are still being checked waits. */
+const PENDING_RETRY: AuthGate = { allowed: false, retryAfterSeconds: 1 };
+
+/** How a login that `beginLogin` admitted ended: `abandoned` ones never had their password checked. */
+export type LoginOutcome = 'failed' | 'succeeded' | 'abandoned';
 /** Throttle for one username: one attempt per this many seconds, doubling, at most the cap. */
 export const USERNAME_BASE_DELAY_SECONDS = 2;
 export const USERNAME_MAX_DELAY_SECONDS = 60;
@@ -41,6 +46,8 @@ export class AuthFailureTracker {
   readonly #options: AuthFailureTrackerOptions;
   readonly #byIp = new Map<string, FailureWindow>();
   readonly #byUsername = new Map<string, FailureWindow>();
+  /** Logins admitted by `beginLogin` and not yet ended, per IP. */
+  readonly #pendingByIp = new Map<string, number>();
   #lastFullSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: AuthFailureTrackerOptions) {
@@ -55,6 +62,37 @@ export class AuthFailureTracker {
   /** May someone try this username now? */
   checkUsername(username: string): AuthGate {
     return this.#gate(this.#byUsername, username.toLowerCase());
+  }
+
+  /**
+   * Admits one login from this IP before its password is checked, counting it as a failure in
+   * advance: refused while the IP is blocked, or while its failures in the window plus the logins
+   * still being checked reach `maxFailures` (then for a second: those will have ended). So logins
+   * sent at once can never check more passwords than the limit allows. `endLogin` settles it.
+   */
+  beginLogin(ipKey: string): AuthGate {
+    const gate = this.checkIp(ipKey);
+    if (!gate.allowed) return gate;
+    const pending = this.#pendingByIp.get(ipKey) ?? 0;
+    const entry = this.#byIp.get(ipKey);
+    const failures = entry && !this.#expired(entry, this.#options.now()) ? entry.count : 0;
+    if (failures + pending >= this.#options.maxFailures) return PENDING_RETRY;
+    this.#pendingByIp.set(ipKey, pending + 1);
+    return ALLOWED;
+  }
+
+  /**
+   * Ends a login `beginLogin` admitted: a failure is recorded as `recordFailure` does (returns true
+   * when it just blocked the IP), a success clears the username's failures, an abandoned one (never
+   * checked) only gives its place back.
+   */
+  endLogin(ipKey: string, username: string, outcome: LoginOutcome): boolean {
+    const pending = (this.#pendingByIp.get(ipKey) ?? 0) - 1;
+    if (pending > 0) this.#pendingByIp.set(ipKey, pending);
+    else this.#pendingByIp.delete(ipKey);
+    if (outcome === 'failed') return this.recordFailure(ipKey, username);
+    if (outcome === 'succeeded') this.recordSuccess(username);
+    return false;
   }
 
   /** Records a failure; returns true when it just caused the IP to be blocked. */

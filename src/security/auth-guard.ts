@@ -1,3 +1,4 @@
+import type { LoginOutcome } from './auth-failure-tracker.js';
 import type { ClientAddress } from './client-address.js';
 import type { AuthFailureStore } from './limit-stores.js';
 import type { SecurityEvents } from './security-events.js';
@@ -10,6 +11,12 @@ export interface AuthFailure {
   /** Counts against this username's throttle too (logins); token checks count per address only. */
   readonly throttleUsername?: string;
 }
+
+/**
+ * Longest a login waits because its username is throttled. The throttle delays, never refuses: a
+ * refusal (with its Retry-After) would let anyone keep any account locked by failing on purpose.
+ */
+export const MAX_LOGIN_DELAY_SECONDS = 3;
 
 /**
  * The one place that answers "is this address blocked?" and records "this address failed to
@@ -33,12 +40,41 @@ export class AuthGuard {
     return gate.retryAfterSeconds;
   }
 
-  /** Seconds before `username` may try to log in again (an `auth_failed` event), else null. */
-  async throttledFor(client: ClientAddress, username: string): Promise<number | null> {
-    const gate = await this.#store.checkUsername(username);
+  /**
+   * Admits a login before its password is checked, counting it in advance (see
+   * `AuthFailureStore.beginLogin`): null when admitted (end it with `endLogin`), else the seconds to
+   * wait (an `ip_blocked` event).
+   */
+  async beginLogin(client: ClientAddress): Promise<number | null> {
+    const gate = await this.#store.beginLogin(client.key);
     if (gate.allowed) return null;
-    this.#events.emit('auth_failed', { ip: client.ip, user: username, reason: 'username throttled' });
+    this.#events.emit('ip_blocked', { ip: client.ip, reason: 'login refused: failure limit reached' });
     return gate.retryAfterSeconds;
+  }
+
+  /**
+   * Seconds (at most `MAX_LOGIN_DELAY_SECONDS`) a login of `username` waits before its password is
+   * checked, because that username failed too often lately from anywhere (an `auth_failed` event);
+   * 0 when it is not throttled.
+   */
+  async loginDelaySeconds(client: ClientAddress, username: string): Promise<number> {
+    const gate = await this.#store.checkUsername(username);
+    if (gate.allowed) return 0;
+    this.#events.emit('auth_failed', {
+      ip: client.ip,
+      user: username,
+      reason: 'username throttled: delayed',
+    });
+    return Math.min(gate.retryAfterSeconds, MAX_LOGIN_DELAY_SECONDS);
+  }
+
+  /** Ends an admitted login; a failure is an `auth_failed` event (and `ip_blocked` if it blocked). */
+  async endLogin(client: ClientAddress, username: string, outcome: LoginOutcome): Promise<void> {
+    const blocked = await this.#store.endLogin(client.key, username, outcome);
+    if (outcome !== 'failed') return;
+    this.#events.emit('auth_failed', { ip: client.ip, user: username, reason: 'login: invalid credentials' });
+    if (blocked)
+      this.#events.emit('ip_blocked', { ip: client.ip, reason: 'too many authentication failures' });
   }
 
   /** Counts one failure of `client`; blocks the address once it has failed too often. */
@@ -52,10 +88,5 @@ export class AuthGuard {
     });
     if (blocked)
       this.#events.emit('ip_blocked', { ip: client.ip, reason: 'too many authentication failures' });
-  }
-
-  /** A successful login: the username's failure count starts over. */
-  async recordSuccess(username: string): Promise<void> {
-    await this.#store.recordSuccess(username);
   }
 }

@@ -28,18 +28,24 @@ export class ClientAddressResolver {
     return { ip, key: limitKey(ip) };
   }
 
+  /**
+   * The client address given the socket peer and `X-Forwarded-For`. Entries are read from the right
+   * (nearest proxy first); a port or brackets a proxy appended (`203.0.113.7:51234`,
+   * `[2001:db8::1]:443`) are stripped, and the chain ends at the first entry that still is not an IP
+   * address, so an attacker cannot get garbage skipped to bring their own entry within reach.
+   */
   resolve(socketAddress: string | undefined, forwardedFor: string | string[] | undefined): string {
     const direct = normalizeIp(socketAddress ?? '');
     if (this.#trust.kind === 'none' || forwardedFor === undefined) return direct;
-    const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
-      .split(',')
-      .map((s) => normalizeIp(s.trim()))
-      .filter((s) => isIPv4(s) || isIPv6(s));
+    const entries = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor).split(',');
     // Nearest first: the socket peer, then each X-Forwarded-For entry from the right.
-    const chain = [direct, ...hops.reverse()];
+    const chain = [direct];
+    for (let i = entries.length - 1; i >= 0; i -= 1) {
+      const ip = forwardedAddress(entries[i]!);
+      if (ip === null) break;
+      chain.push(ip);
+    }
     switch (this.#trust.kind) {
-      case 'all':
-        return chain[chain.length - 1] ?? direct;
       case 'hops':
         return chain[Math.min(this.#trust.hops, chain.length - 1)] ?? direct;
       case 'addresses': {
@@ -49,6 +55,16 @@ export class ClientAddressResolver {
       }
     }
   }
+}
+
+/** One `X-Forwarded-For` entry as an address (port and brackets stripped), or null when it is none. */
+export function forwardedAddress(entry: string): string | null {
+  let text = entry.trim();
+  const bracketed = /^\[([0-9A-Fa-f:.]+)\](?::\d{1,5})?$/.exec(text);
+  if (bracketed) text = bracketed[1]!;
+  else if (/^\d+\.\d+\.\d+\.\d+:\d{1,5}$/.test(text)) text = text.slice(0, text.lastIndexOf(':'));
+  const ip = normalizeIp(text);
+  return isIPv4(ip) || isIPv6(ip) ? ip : null;
 }
 
 function buildBlockList(addresses: readonly string[]): BlockList {

@@ -1,4 +1,4 @@
-import type { AuthGate } from './auth-failure-tracker.js';
+import type { AuthGate, LoginOutcome } from './auth-failure-tracker.js';
 
 /** A value now (in-process stores) or later (stores shared through Redis). */
 export type MaybePromise<T> = T | Promise<T>;
@@ -27,6 +27,19 @@ export interface AuthFailureStore {
   /** Resolves true when this failure just blocked the IP. */
   recordFailure(ipKey: string, username?: string): MaybePromise<boolean>;
   recordSuccess(username: string): MaybePromise<void>;
+  /**
+   * Admits one login from `ipKey` before its password is checked, counting it in advance: refused
+   * while the IP is blocked or while its failures plus its logins still being checked reach the
+   * limit, so concurrent logins cannot check more passwords than `AUTH_MAX_FAILURES`. Every admitted
+   * login must be ended with `endLogin` exactly once; a shared store forgets an unended one after a
+   * minute (a crashed instance).
+   */
+  beginLogin(ipKey: string): MaybePromise<AuthGate>;
+  /**
+   * Ends an admitted login: `failed` counts as `recordFailure(ipKey, username)` (resolves true when
+   * it just blocked the IP), `succeeded` as `recordSuccess(username)`, `abandoned` gives the place back.
+   */
+  endLogin(ipKey: string, username: string, outcome: LoginOutcome): MaybePromise<boolean>;
 }
 
 /** The three limit stores the transports use; in-process by default, Redis-backed in a fleet. */

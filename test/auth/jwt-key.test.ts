@@ -123,3 +123,23 @@ describe('the JWT signing key', () => {
     }
   });
 });
+
+describe('a generated JWT key and concurrent start-ups', () => {
+  test('two instances starting at once each generated a different key: the file is created exclusively and re-read', async () => {
+    const { resolveJwtKey } = await import('../../src/auth/jwt-key.js');
+    const dir = await mkdtemp(join(tmpdir(), 'jwt-race-'));
+    try {
+      for (let round = 0; round < 5; round += 1) {
+        const jwtSecretFile = join(dir, `.jwt_secret_${round}`);
+        const config = { jwtSecretKey: null, secretKey: null, jwtSecretFile };
+        const keys = await Promise.all(Array.from({ length: 8 }, () => resolveJwtKey(config)));
+        const texts = new Set(keys.map((k) => Buffer.from(k.secret).toString('utf8')));
+        assert.equal(texts.size, 1, `round ${round}: ${texts.size} different keys`);
+        assert.equal((await readFile(jwtSecretFile, 'utf8')).trim(), [...texts][0]);
+        assert.equal(keys.filter((k) => k.source === 'generated').length, 1, 'exactly one generated it');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

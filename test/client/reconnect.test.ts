@@ -16,6 +16,8 @@ function setup(options: Partial<SignalingClientOptions> = {}) {
     random: () => 0.5,
     heartbeatIntervalMs: 0,
     reconnect: { initialDelayMs: 1000, maxDelayMs: 8000, factor: 2, jitter: 0.5, busyDelayMs: 5000 },
+    // These tests read the token from the URL (the first-message default is tested in signaling-client).
+    tokenInUrl: true,
     ...options,
   });
   const delays: number[] = [];

@@ -16,6 +16,8 @@ function setup(options: Partial<SignalingClientOptions> = {}) {
     clock,
     random: () => 0.5,
     heartbeatIntervalMs: 0,
+    // These tests read the token from the URL; the default (first message) has its own tests below.
+    tokenInUrl: true,
     ...options,
   });
   return { clock, server, client };
@@ -43,6 +45,29 @@ describe('SignalingClient', () => {
     server.last.receive({ type: 'peer_left', peer_id: 'a' });
     assert.deepEqual(client.peers, ['b']);
     assert.deepEqual(states, ['connecting', 'open', 'joined']);
+  });
+
+  test('tokens in URLs end up in proxy logs: by default the token goes as the first message, never in the URL', async () => {
+    const { server, client } = setup({ token: 'tok en', tokenInUrl: undefined });
+    client.connect();
+    await flush();
+    assert.equal(server.last.url, 'wss://signaling.test/prefix/ws/my%20room?auth=message', 'no token in it');
+    assert.deepEqual(server.last.sent, [], 'nothing before the socket opens');
+    server.last.open();
+    assert.deepEqual(server.last.sent, [{ type: 'auth', token: 'tok en' }]);
+    server.last.receive({ type: 'joined', room_id: 'r', peer_id: 'me', peers: [], peer_info: [] });
+    assert.equal(client.state, 'joined');
+    server.last.serverClose(1006);
+    await flush();
+  });
+
+  test('without a token nothing is sent on open (development mode)', async () => {
+    const { server, client } = setup({ url: 'http://127.0.0.1:8000', tokenInUrl: undefined });
+    client.connect();
+    await flush();
+    server.last.open();
+    assert.deepEqual(server.last.sent, []);
+    assert.equal(server.last.url, 'ws://127.0.0.1:8000/ws/my%20room');
   });
 
   test('connects without a token in development mode', async () => {

@@ -60,6 +60,31 @@ export function describeLimitStores(name: string, factory: () => Promise<LimitSt
       await stores.authFailures.recordSuccess('alice');
       assert.deepEqual(await stores.authFailures.checkUsername('alice'), { allowed: true });
     });
+
+    test('logins are counted before their password is checked: concurrent ones never exceed the limit', async () => {
+      const stores = await factory();
+      const f = stores.authFailures;
+      const gates = await Promise.all(Array.from({ length: 10 }, () => f.beginLogin('ip')));
+      assert.equal(gates.filter((g) => g.allowed).length, 3, 'three admitted, the rest wait');
+      for (const g of gates) if (!g.allowed) assert.ok(g.retryAfterSeconds >= 1);
+      assert.deepEqual(await f.beginLogin('other-ip'), { allowed: true }, 'per IP');
+      assert.equal(await f.endLogin('ip', 'alice', 'succeeded'), false);
+      assert.equal(await f.endLogin('ip', 'alice', 'abandoned'), false);
+      assert.equal(
+        (await f.beginLogin('ip')).allowed,
+        true,
+        'a success or an abandoned login gives its place back',
+      );
+      assert.equal((await f.beginLogin('ip')).allowed, true);
+      assert.equal((await f.beginLogin('ip')).allowed, false);
+      assert.equal(await f.endLogin('ip', 'alice', 'failed'), false);
+      assert.equal(await f.endLogin('ip', 'alice', 'failed'), false);
+      assert.equal(await f.endLogin('ip', 'alice', 'failed'), true, 'the third failure blocks');
+      const gate = await f.beginLogin('ip');
+      assert.equal(gate.allowed, false);
+      if (!gate.allowed) assert.ok(gate.retryAfterSeconds > 1, 'blocked: the block’s own wait');
+      assert.equal((await f.checkIp('ip')).allowed, false);
+    });
   });
 }
 

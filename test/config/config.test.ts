@@ -86,7 +86,7 @@ describe('loadConfig', () => {
     assert.equal(config.rateLimitBurst, 10);
     assert.equal(config.redisUrl, 'redis://127.0.0.1:6379/0');
     assert.deepEqual(loadConfig({ TRUST_PROXY: '2' }).trustProxy, { kind: 'hops', hops: 2 });
-    assert.deepEqual(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, { kind: 'all' });
+    assert.deepEqual(loadConfig({ TRUST_PROXY: 'true' }).trustProxy, { kind: 'hops', hops: 1 });
   });
 
   test('reports every bad variable at once, one line each naming variable, value and what is allowed', () => {

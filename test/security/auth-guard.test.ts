@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import pino from 'pino';
 import { AuthFailureTracker } from '../../src/security/auth-failure-tracker.js';
-import { AuthGuard } from '../../src/security/auth-guard.js';
+import { AuthGuard, MAX_LOGIN_DELAY_SECONDS } from '../../src/security/auth-guard.js';
 import { SecurityEvents } from '../../src/security/security-events.js';
 
 function setup(maxFailures = 2) {
@@ -47,22 +47,35 @@ describe('AuthGuard', () => {
     assert.equal(await guard.blockedFor(client, 'login'), null);
   });
 
-  test('login failures throttle the username; a success clears it', async () => {
+  test('login failures from any address delay the username (never refuse it); a success clears it', async () => {
     const { guard, events } = setup(2);
     const other = { ip: '198.51.100.1', key: '198.51.100.1' };
-    await guard.recordFailure(client, { user: 'alice', throttleUsername: 'alice', reason: 'login' });
-    await guard.recordFailure(other, { user: 'alice', throttleUsername: 'alice', reason: 'login' });
-    const wait = await guard.throttledFor(other, 'alice');
-    assert.ok(wait !== null && wait > 0, 'throttled after failures from two addresses');
-    assert.equal(events.counts().get('auth_failed'), 3, 'the throttled attempt is an event too');
-    await guard.recordSuccess('alice');
-    assert.equal(await guard.throttledFor(other, 'alice'), null);
+    for (const from of [client, other]) {
+      assert.equal(await guard.beginLogin(from), null);
+      await guard.endLogin(from, 'alice', 'failed');
+    }
+    const delay = await guard.loginDelaySeconds(other, 'alice');
+    assert.ok(delay > 0 && delay <= MAX_LOGIN_DELAY_SECONDS, `delayed ${delay} s`);
+    assert.equal(events.counts().get('auth_failed'), 3, 'the delayed attempt is an event too');
+    const third = { ip: '198.51.100.3', key: '198.51.100.3' };
+    assert.equal(await guard.beginLogin(third), null, 'a fresh address is admitted');
+    await guard.endLogin(third, 'alice', 'succeeded');
+    assert.equal(await guard.loginDelaySeconds(other, 'alice'), 0);
+  });
+
+  test('a login is counted before its password is checked: the address is refused while attempts are in flight', async () => {
+    const { guard } = setup(2);
+    assert.equal(await guard.beginLogin(client), null);
+    assert.equal(await guard.beginLogin(client), null);
+    assert.equal(await guard.beginLogin(client), 1, 'two in flight reach the limit of two');
+    await guard.endLogin(client, 'alice', 'succeeded');
+    assert.equal(await guard.beginLogin(client), null, 'a success gives its place back');
   });
 
   test('token failures count against the address only, never a username', async () => {
     const { guard } = setup(2);
     await guard.recordFailure(client, { reason: 'http: invalid token', user: 'mallory' });
     await guard.recordFailure({ ip: '198.51.100.2', key: '198.51.100.2' }, { reason: 'x', user: 'mallory' });
-    assert.equal(await guard.throttledFor(client, 'mallory'), null);
+    assert.equal(await guard.loginDelaySeconds(client, 'mallory'), 0);
   });
 });

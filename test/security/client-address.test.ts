@@ -20,10 +20,32 @@ describe('ClientAddressResolver', () => {
     );
   });
 
-  test('TRUST_PROXY=true believes the whole chain (the left-most address)', () => {
-    const all = resolver('true');
-    assert.equal(all.resolve('10.0.0.1', '198.51.100.1, 192.0.2.9'), '198.51.100.1');
-    assert.equal(all.resolve('10.0.0.1', undefined), '10.0.0.1');
+  test('TRUST_PROXY=true trusted the left-most entry, which any client can write: it now means one hop', () => {
+    const one = resolver('true');
+    assert.equal(one.resolve('10.0.0.1', '198.51.100.1, 192.0.2.9'), '192.0.2.9');
+    assert.equal(one.resolve('10.0.0.1', 'forged-by-client, 192.0.2.9'), '192.0.2.9');
+    assert.equal(one.resolve('10.0.0.1', undefined), '10.0.0.1');
+  });
+
+  test('a proxy appending the port (203.0.113.7:51234, [2001:db8::1]:443) made the forged left-hand entry the client', () => {
+    const one = resolver('1');
+    assert.equal(one.resolve('10.0.0.1', '6.6.6.6, 203.0.113.7:51234'), '203.0.113.7');
+    assert.equal(one.resolve('10.0.0.1', '6.6.6.6, [2001:db8::1]:443'), '2001:db8::1');
+    assert.equal(one.resolve('10.0.0.1', '6.6.6.6, [2001:db8::1]'), '2001:db8::1');
+    const list = resolver('10.0.0.0/8');
+    assert.equal(list.resolve('10.0.0.1', '6.6.6.6, 203.0.113.7:51234'), '203.0.113.7');
+    assert.equal(list.resolve('10.0.0.1', '6.6.6.6, 10.0.0.2:80, 203.0.113.7:1'), '203.0.113.7');
+  });
+
+  test('an entry that does not parse was skipped, so the entry left of it counted as the client: the chain now stops there', () => {
+    const two = resolver('2');
+    assert.equal(
+      two.resolve('10.0.0.1', '6.6.6.6, proxy.internal, 192.0.2.9'),
+      '192.0.2.9',
+      'the nearest well-formed hop, never the client-written entry beyond the garbage',
+    );
+    const list = resolver('10.0.0.0/8');
+    assert.equal(list.resolve('10.0.0.1', '6.6.6.6, unknown, 10.0.0.2'), '10.0.0.2');
   });
 
   test('a hop count believes exactly that many proxies, counted from the socket', () => {

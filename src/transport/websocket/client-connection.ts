@@ -22,6 +22,8 @@ export class ClientConnection {
   username: string | null = null;
   /** Token expiry in ms since the epoch, or null without a token. */
   tokenExpiresAt: number | null = null;
+  /** The token's `iat` (seconds), or null without a token: a later password change revokes it. */
+  tokenIssuedAt: number | null = null;
   /** For log lines and security events once the dialect knows them. */
   room: string | undefined;
   peerId: string | undefined;

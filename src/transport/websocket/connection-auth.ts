@@ -1,4 +1,4 @@
-import type { AccessVerifier } from '../../auth/access.js';
+import { AccessVerifier } from '../../auth/access.js';
 import type { AuthGuard } from '../../security/auth-guard.js';
 import { CloseCode } from '../../signaling/errors.js';
 import type { ClientConnection } from './client-connection.js';
@@ -33,6 +33,11 @@ export class ConnectionAuth {
     this.#deps = deps;
   }
 
+  /** Whether connections must present a valid token (`REQUIRE_AUTH`). */
+  get required(): boolean {
+    return this.#deps.requireAuth;
+  }
+
   /** Sets the connection's user from `token`; false when the connection was closed instead. */
   async authenticate(connection: ClientConnection, token: string | null): Promise<boolean> {
     if (!this.#deps.requireAuth && token === null) return true;
@@ -40,6 +45,7 @@ export class ConnectionAuth {
     if (access.ok) {
       connection.username = access.claims.sub;
       connection.tokenExpiresAt = access.expiresAt;
+      connection.tokenIssuedAt = access.claims.iat;
       return true;
     }
     if (!this.#deps.requireAuth) return true;
@@ -63,7 +69,20 @@ export class ConnectionAuth {
       return { ok: false, reason, closed: true };
     }
     connection.tokenExpiresAt = access.expiresAt;
+    connection.tokenIssuedAt = access.claims.iat;
     return { ok: true, expiresIn: Math.max(0, Math.floor((access.expiresAt - this.#deps.now()) / 1000)) };
+  }
+
+  /**
+   * Why an open connection has lost access under the current users (its user removed or disabled,
+   * or its token issued before a password change), or null when it keeps it. Only with
+   * `REQUIRE_AUTH`; connections without a token are never revoked.
+   */
+  revokedReason(connection: ClientConnection): string | null {
+    if (!this.#deps.requireAuth || connection.username === null || connection.tokenIssuedAt === null)
+      return null;
+    const refusal = this.#deps.access.stillValid(connection.username, connection.tokenIssuedAt);
+    return refusal === null ? null : AccessVerifier.detail(refusal);
   }
 
   async #recordFailure(connection: ClientConnection, reason: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { AccessVerifier } from '../../auth/access.js';
 import type { Config } from '../../config/config.js';
 import type { AuthGuard } from '../../security/auth-guard.js';
 import type { ClientAddressResolver } from '../../security/client-address.js';
+import type { HostCheck } from '../../security/host-check.js';
 import type { LimitStores } from '../../security/limit-stores.js';
 import type { OriginPolicy } from '../../security/origin-policy.js';
 import type { SecurityEvents } from '../../security/security-events.js';
@@ -23,6 +24,7 @@ export interface GatewayParts {
   readonly guard: AuthGuard;
   readonly addresses: ClientAddressResolver;
   readonly origins: OriginPolicy;
+  readonly hosts: HostCheck;
   readonly limits: LimitStores;
   readonly events: SecurityEvents;
   readonly log: Logger;
@@ -61,6 +63,7 @@ export function createWebSocketGateway(config: Config, parts: GatewayParts): Web
     messages: new MessageAdmission({ ...parts.limits, events, now }),
     liveness: new LivenessMonitor({ timeoutSeconds: config.websocketTimeout, log, now }),
     origins: parts.origins,
+    hosts: parts.hosts,
     events,
     log,
     now,

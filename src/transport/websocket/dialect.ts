@@ -46,6 +46,13 @@ export interface Dialect {
   request(req: IncomingMessage, path: string): DialectRequest;
   /** The access token as this dialect's clients send it, or null. */
   token(req: IncomingMessage): string | null;
+  /**
+   * Optional: when the request asks to send its token as its first message (keeping it out of the
+   * URL), how to read it from that frame; null for any other request. Used only when `token` found
+   * none and a token is required. The reader answers null when the frame is not this dialect's auth
+   * message (the connection is then closed with 4401).
+   */
+  tokenMessage?(req: IncomingMessage): ((data: RawData, isBinary: boolean) => string | null) | null;
   /** How this dialect announces a close (default: the close frame alone). */
   readonly farewell?: Farewell;
 }

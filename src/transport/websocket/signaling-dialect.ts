@@ -23,8 +23,8 @@ export interface SignalingDialectDeps {
 }
 
 /**
- * The contract's own dialect (CONTRACT.md, "WebSocket"): `/ws/{room_id}`, the token as `?token=` or
- * `Authorization: Bearer`, JSON text messages validated by the protocol module, refusals as
+ * The contract's own dialect (CONTRACT.md, "WebSocket"): `/ws/{room_id}`, the token as `?token=`,
+ * `Authorization: Bearer` or the first message `{"type":"auth","token"}`, JSON text messages validated by the protocol module, refusals as
  * `{type:"error"}` and close codes. Each connection is one `Peer` of the signaling hub.
  */
 export class SignalingDialect implements Dialect {
@@ -44,6 +44,17 @@ export class SignalingDialect implements Dialect {
     const query = (req.url ?? '').split('?')[1];
     if (!query) return null;
     return new URLSearchParams(query).get('token') || null;
+  }
+
+  /**
+   * `?auth=message`: the client sends `{"type":"auth","token"}` as its first message, which keeps the
+   * token out of URLs and proxy logs. Without that parameter a missing token is refused at once
+   * (4401), as the contract says.
+   */
+  tokenMessage(req: IncomingMessage): ((data: RawData, isBinary: boolean) => string | null) | null {
+    const query = (req.url ?? '').split('?')[1];
+    if (!query || new URLSearchParams(query).get('auth') !== 'message') return null;
+    return readAuthMessage;
   }
 
   request(_req: IncomingMessage, path: string): DialectRequest {
@@ -181,4 +192,11 @@ function decodeRoomId(segment: string): RoomId | null {
   } catch {
     return null;
   }
+}
+
+/** The token of a `{"type":"auth","token"}` frame, or null for any other frame. */
+function readAuthMessage(data: RawData, isBinary: boolean): string | null {
+  if (isBinary) return null;
+  const parsed = parseClientMessage(data.toString());
+  return parsed.ok && parsed.message.type === 'auth' ? parsed.message.token : null;
 }

@@ -5,12 +5,14 @@ import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { Config } from '../../config/config.js';
 import type { ClientAddress } from '../../security/client-address.js';
+import type { HostCheck } from '../../security/host-check.js';
 import type { OriginPolicy } from '../../security/origin-policy.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { CloseCode } from '../../signaling/errors.js';
 import { ClientConnection } from './client-connection.js';
 import type { ConnectionAuth } from './connection-auth.js';
 import type { Dialect, DialectSession } from './dialect.js';
+import { type EarlyFrames, readTokenMessage } from './first-message-token.js';
 import type { LivenessMonitor } from './liveness-monitor.js';
 import type { MessageAdmission } from './message-admission.js';
 import { TrafficCounters } from './traffic-counters.js';
@@ -39,6 +41,8 @@ export interface WebSocketGatewayDeps {
   readonly messages: MessageAdmission;
   readonly liveness: LivenessMonitor;
   readonly origins: OriginPolicy;
+  /** `PUBLIC_ORIGIN`: which Host is served, and the server's own origin for the Origin check. */
+  readonly hosts: HostCheck;
   readonly events: SecurityEvents;
   readonly log: Logger;
   readonly now: () => number;
@@ -79,6 +83,23 @@ export class WebSocketGateway {
   /** Open WebSocket connections (joined or still being checked). */
   get connectionCount(): number {
     return this.#sockets;
+  }
+
+  /**
+   * Closes with 4401 every joined connection that has lost access under the current users (a removed
+   * or disabled user, a token older than a password change); call it when the users file changed.
+   * Returns how many were closed.
+   */
+  closeRevoked(): number {
+    let closed = 0;
+    for (const c of [...this.#deps.liveness.connections]) {
+      const reason = this.#deps.auth.revokedReason(c);
+      if (reason === null) continue;
+      this.#deps.log.info({ ip: c.client.ip, user: c.username, room: c.room, reason }, 'access revoked');
+      c.close(CloseCode.Unauthorized, reason);
+      closed += 1;
+    }
+    return closed;
   }
 
   /** Starts handling upgrades on `server` and the liveness ticker. */
@@ -126,6 +147,10 @@ export class WebSocketGateway {
       refuseUpgrade(socket, 404, 'Not Found');
       return;
     }
+    if (!this.#deps.hosts.allows(req.headers.host)) {
+      refuseUpgrade(socket, 421, 'Misdirected Request');
+      return;
+    }
     if (!this.#accepting) {
       refuseUpgrade(socket, 503, 'Service Unavailable', { 'Retry-After': '5' });
       return;
@@ -171,7 +196,7 @@ export class WebSocketGateway {
     });
 
     const origin = req.headers.origin;
-    if (!this.#deps.origins.allows(origin, this.#ownOrigin(req))) {
+    if (!this.#deps.origins.allows(origin, this.#deps.hosts.ownOrigin(req.headers.host, this.#deps.secure))) {
       events.emit('origin_rejected', { ip: client.ip, reason: `origin ${truncate(origin ?? '', 100)}` });
       connection.close(CloseCode.OriginRejected, 'origin not allowed');
       return;
@@ -182,7 +207,15 @@ export class WebSocketGateway {
       connection.close(request.code, request.reason);
       return;
     }
-    if (!(await this.#deps.auth.authenticate(connection, dialect.token(req)))) return;
+    let token = dialect.token(req);
+    let early: EarlyFrames = [];
+    const tokenMessage = token === null && this.#deps.auth.required ? dialect.tokenMessage?.(req) : null;
+    if (tokenMessage) {
+      const first = await readTokenMessage(connection, tokenMessage);
+      if (first === null) return;
+      ({ token, early } = first);
+    }
+    if (!(await this.#deps.auth.authenticate(connection, token))) return;
     if (!connection.isOpen) return;
 
     session = await request.open(connection);
@@ -198,22 +231,19 @@ export class WebSocketGateway {
       closed: (code) => opened.closed(code),
     });
     liveness.track(connection);
-    ws.on('message', (data: RawData, isBinary: boolean) => {
+    const receive = (data: RawData, isBinary: boolean) => {
       // Once the server has sent its close (4401, 4429, ...) nothing more from this client is relayed.
       if (!connection.isOpen) return;
       this.#traffic.messagesIn += 1;
       this.#traffic.bytesIn += rawLength(data);
       connection.markAlive(now());
       gate.receive(data, isBinary);
-    });
+    };
+    for (const [data, isBinary] of early) receive(data, isBinary);
+    ws.on('message', receive);
     ws.on('pong', () => connection.markAlive(now()));
     ws.on('ping', () => connection.markAlive(now()));
     ws.resume();
-  }
-
-  #ownOrigin(req: IncomingMessage): string | null {
-    const host = req.headers.host;
-    return host ? `${this.#deps.secure ? 'https' : 'http'}://${host}` : null;
   }
 }
 

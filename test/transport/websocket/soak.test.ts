@@ -27,16 +27,15 @@ describe('soak', () => {
     const open = new Set<TestClient>();
     try {
       const app = server.app;
-      const tokens = await Promise.all(
-        [
-          ['user1', 'password123'],
-          ['user2', 'password123'],
-          ['admin', 'admin123'],
-        ].map(
-          async ([user, password]) =>
-            ((await login(server, user!, password!)).json as { access_token: string }).access_token,
-        ),
-      );
+      // One after another: an address gets at most two logins in flight.
+      const tokens: string[] = [];
+      for (const [user, password] of [
+        ['user1', 'password123'],
+        ['user2', 'password123'],
+        ['admin', 'admin123'],
+      ] as const) {
+        tokens.push(((await login(server, user, password)).json as { access_token: string }).access_token);
+      }
       const health = async () => {
         const body = (await (await fetch(`${server.url}/health`)).json()) as {
           connections: number;
