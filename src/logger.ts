@@ -10,15 +10,17 @@ export function redactUrl(url: string | undefined): string | undefined {
 }
 
 /**
- * The server's pino logger: JSON lines, or pretty output with DEBUG=true. Secrets are redacted by
+ * The server's pino logger: pretty lines on a terminal (`tty`) or with DEBUG=true, JSON lines
+ * otherwise (files, log collectors); colours only on a terminal. Secrets are redacted by
  * exact path (Authorization headers, `token`/`password` fields at the top and in `body`) as a second
  * line of defence; callers log no secrets in the first place. No wildcard paths: they cost ~5 µs on
  * every line, two lines per connection.
  */
 export function createLogger(
   config: Pick<Config, 'logLevel' | 'debug'>,
-  destination?: pino.DestinationStream,
+  output: { readonly tty?: boolean; readonly destination?: pino.DestinationStream } = {},
 ): Logger {
+  const { tty = false, destination } = output;
   const options: pino.LoggerOptions = {
     level: config.logLevel,
     base: { service: 'signaling' },
@@ -40,7 +42,7 @@ export function createLogger(
     },
   };
   if (destination) return pino(options, destination);
-  if (!config.debug) {
+  if (!config.debug && !tty) {
     // Buffered asynchronous writes (up to 4 KiB or 250 ms): a write per line cost the join path
     // ~10 % CPU. `log.flush()` writes out at once; what is buffered at exit is written synchronously.
     const stdout = pino.destination({ dest: 1, sync: false, minLength: 4096 });
@@ -58,7 +60,7 @@ export function createLogger(
     ...options,
     transport: {
       target: 'pino-pretty',
-      options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+      options: { colorize: tty, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
     },
   });
 }

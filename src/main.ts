@@ -5,6 +5,7 @@ import { BrokerUnavailableError } from './cluster/create-cluster.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
 import { disableAllocationSitePretenuring } from './gc-policy.js';
+import { listenUrls } from './listen-urls.js';
 import { createLogger } from './logger.js';
 import { isPoolPrimary, runWorkerPool } from './worker-pool.js';
 
@@ -24,7 +25,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = cluster.isWorker ? createLogger(config).child({ pid: process.pid }) : createLogger(config);
+  const root = createLogger(config, { tty: process.stdout.isTTY === true });
+  const log = cluster.isWorker ? root.child({ pid: process.pid }) : root;
   let app: App;
   try {
     const resources = await prepareResources(config, log);
@@ -83,10 +85,16 @@ async function main(): Promise<void> {
 
   try {
     const port = await app.listen();
-    const scheme = config.requireHttps ? 'https' : 'http';
+    const [first, ...others] = listenUrls(config.requireHttps ? 'https' : 'http', config.host, port);
     log.info(
-      { url: `${scheme}://${config.host}:${port}`, auth: config.requireAuth, broker: app.brokerKind },
-      `signaling server listening on ${scheme}://${config.host}:${port}`,
+      {
+        url: first,
+        also: others,
+        bound: `${config.host}:${port}`,
+        auth: config.requireAuth,
+        broker: app.brokerKind,
+      },
+      `signaling server listening on ${first}${others.length > 0 ? ` (on the LAN: ${others.join(', ')})` : ''}`,
     );
     log.flush();
   } catch (error) {

@@ -26,6 +26,25 @@ describe('server process', () => {
     }
   });
 
+  test('on 0.0.0.0 it prints a URL a person can open (localhost, then LAN addresses), as JSON lines with no colour codes when output is not a terminal', async () => {
+    for (const debug of ['false', 'true']) {
+      const server = await spawnServer({ ...DEV, DEBUG: debug, HOST: '0.0.0.0' });
+      try {
+        const port = await server.ready;
+        const out = server.stdout();
+        assert.match(out, new RegExp(`listening on http://localhost:${port}/`));
+        assert.doesNotMatch(out, /0\.0\.0\.0:\d+\//, 'no unopenable 0.0.0.0 URL');
+        assert.equal(out.includes('\u001b['), false, `no ANSI colour codes in a file (DEBUG=${debug})`);
+        if (debug === 'false') {
+          const line = out.split('\n').find((l) => l.includes('listening on'));
+          assert.equal(JSON.parse(line ?? '').url, `http://localhost:${port}/`, 'JSON lines');
+        }
+      } finally {
+        server.child.kill('SIGKILL');
+      }
+    }
+  });
+
   test('on SIGINT exits 0', async () => {
     const server = await spawnServer(DEV);
     try {

@@ -27,3 +27,6 @@ export const USERNAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** Passwords up to this many UTF-8 bytes are accepted whole; longer ones are refused before hashing. */
 export const MAX_PASSWORD_BYTES = 1024;
+
+/** New passwords need at least this many characters (ASVS 5.0 V6.2.1); shorter ones never log in. */
+export const MIN_PASSWORD_CHARS = 8;

@@ -1,7 +1,7 @@
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
 import { passwordTooLong } from '../auth/password-hasher.js';
-import { MAX_PASSWORD_BYTES } from '../auth/user-store.js';
+import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../auth/user-store.js';
 
 /** Where a new password is read from, and where prompts go. */
 export interface PasswordInputIo {
@@ -19,12 +19,15 @@ export class PasswordInputError extends Error {
 
 /**
  * Reads a new password: on a terminal asked twice on `stderr` without echo, otherwise the whole of
- * `stdin` with one trailing newline removed. Throws `PasswordInputError` when it is empty, over
+ * `stdin` with one trailing newline removed. Throws `PasswordInputError` when it is empty, shorter
+ * than `MIN_PASSWORD_CHARS` characters, over
  * `MAX_PASSWORD_BYTES`, not UTF-8, the two entries differ, or the prompt is cancelled.
  */
 export async function readNewPassword(io: PasswordInputIo): Promise<string> {
   const password = io.stdin.isTTY ? await promptTwice(io) : await readPiped(io.stdin);
   if (password === '') throw new PasswordInputError('the password must not be empty');
+  if ([...password].length < MIN_PASSWORD_CHARS)
+    throw new PasswordInputError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
   if (passwordTooLong(password)) {
     throw new PasswordInputError(`the password is longer than ${MAX_PASSWORD_BYTES} bytes`);
   }

@@ -56,16 +56,24 @@ export async function createCluster(config: ClusterConfig, options: ClusterOptio
     import('./redis-limit-stores.js'),
   ]);
   const url = config.redisUrl;
+  // Until connected, connection errors are the start-up's one-line refusal, not log lines of their own.
+  let connected = false;
+  let firstError: Error | undefined;
   const broker = await RedisBroker.connect({
     url,
     cluster: config.redisCluster ?? false,
     prefix: config.redisKeyPrefix,
     now,
     ...(config.redisHeartbeatMs ? { heartbeatMs: config.redisHeartbeatMs } : {}),
-    ...(options.onBrokerError ? { onError: options.onBrokerError } : {}),
+    onError: (error, context) => {
+      if (connected) options.onBrokerError?.(error, context);
+      else firstError ??= error as Error;
+    },
   }).catch((error: Error) => {
-    throw new BrokerUnavailableError(`cannot reach Redis at ${redactCredentials(url)}: ${error.message}`);
+    const cause = firstError?.message ?? error.message;
+    throw new BrokerUnavailableError(`cannot reach Redis at ${redactCredentials(url)}: ${cause}`);
   });
+  connected = true;
   const shared = createRedisLimitStores({
     redis: broker.link.commands,
     prefix: config.redisKeyPrefix,

@@ -3,7 +3,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { needsRehash, verifyDummyPassword, verifyPassword } from '../auth/password-hasher.js';
 import type { TokenService } from '../auth/tokens.js';
-import { MAX_PASSWORD_BYTES, USERNAME_PATTERN, type UserRecord, type UserStore } from '../auth/user-store.js';
+import {
+  MAX_PASSWORD_BYTES,
+  MIN_PASSWORD_CHARS,
+  USERNAME_PATTERN,
+  type UserRecord,
+  type UserStore,
+} from '../auth/user-store.js';
 import type { LoginOutcome } from '../security/auth-failure-tracker.js';
 import type { LoginLimiter } from '../security/login-limiter.js';
 import { describeIssues } from './http-errors.js';
@@ -62,10 +68,14 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
           return refuse(reply, 503, 1, 'too many logins in progress; try again shortly');
         user = deps.users.find(username);
         const checkStarted = performance.now();
+        // A password under the minimum length never logs in, even one stored before the rule; it is
+        // an ordinary failure (401, counted), and its shortness is no secret worth hashing for.
         const valid =
-          user && !user.disabled
-            ? await verifyPassword(user.passwordHash, password)
-            : await verifyDummyPassword(password);
+          [...password].length < MIN_PASSWORD_CHARS
+            ? false
+            : user && !user.disabled
+              ? await verifyPassword(user.passwordHash, password)
+              : await verifyDummyPassword(password);
         deps.onPasswordChecked?.((performance.now() - checkStarted) / 1000);
         outcome = valid && user ? 'succeeded' : 'failed';
       } finally {

@@ -130,11 +130,11 @@ describe('users CLI', () => {
 
   it('exits 3 for a user that already exists, also differing only in case', async () => {
     const file = freshPath();
-    assert.equal((await users(['add', 'bob', '--file', file], 'pw-one')).code, 0);
+    assert.equal((await users(['add', 'bob', '--file', file], 'pw-one-12')).code, 0);
     const before = await readFile(file, 'utf8');
-    const again = await users(['add', 'bob', '--file', file], 'pw-two');
+    const again = await users(['add', 'bob', '--file', file], 'pw-two-12');
     assert.deepEqual(again, { code: 3, stdout: '', stderr: 'user "bob" already exists\n' });
-    assert.equal((await users(['add', 'BOB', '--file', file], 'pw-two')).code, 3);
+    assert.equal((await users(['add', 'BOB', '--file', file], 'pw-two-12')).code, 3);
     assert.equal(await readFile(file, 'utf8'), before);
   });
 
@@ -145,6 +145,7 @@ describe('users CLI', () => {
       [['add', 'x'.repeat(65)], 'pw'],
       [['add', 'carol'], ''],
       [['add', 'carol'], '\n'],
+      [['add', 'carol'], 'seven-7'],
       [['add', 'carol'], 'a'.repeat(MAX_PASSWORD_BYTES + 1)],
       [['add', 'carol'], Buffer.from([0x70, 0xff, 0xfe])],
       [['add', 'carol', '--role', 'root'], 'pw'],
@@ -163,7 +164,8 @@ describe('users CLI', () => {
       assert.match(result.stderr, /^[^\n]+\n$/, label);
     });
     assert.match(results[0]!.stderr, /invalid user name "a b"/);
-    assert.match(results[4]!.stderr, /longer than 1024 bytes/);
+    assert.match(results[4]!.stderr, /at least 8 characters/);
+    assert.match(results[5]!.stderr, /longer than 1024 bytes/);
     await assert.rejects(stat(file), { code: 'ENOENT' }, 'nothing was written');
   });
 
@@ -183,7 +185,9 @@ describe('users CLI', () => {
     const broken = `${USERS_CSV_HEADER}\nalice,not-a-hash,user,2025-01-01T00:00:00Z,false\n`;
     await writeFile(file, broken);
     const attempts = [['list'], ['add', 'bob'], ['remove', 'alice']];
-    const results = await Promise.all(attempts.map((args) => users([...args, '--file', file], 'pw')));
+    const results = await Promise.all(
+      attempts.map((args) => users([...args, '--file', file], 'pw-long-enough')),
+    );
     for (const [i, result] of results.entries()) {
       assert.equal(result.code, 4, JSON.stringify(attempts[i]));
       assert.match(result.stderr, /users\.csv line 2: invalid password hash/);
@@ -197,7 +201,7 @@ describe('users CLI', () => {
   it('uses USERS_FILE from the environment when --file is not given', async () => {
     const file = freshPath();
     const env = { ...process.env, USERS_FILE: file };
-    assert.equal((await users(['add', 'erin'], 'pw', env)).code, 0);
+    assert.equal((await users(['add', 'erin'], 'pw-long-enough', env)).code, 0);
     const list = await users(['list'], '', env);
     assert.match(list.stdout, /^erin\s+user\s/m);
   });

@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
+import { spawnServer } from '../helpers/server-process.js';
 import { joinRoom, TestClient } from '../helpers/ws-client.js';
 
 const REDIS_URL = TEST_REDIS_URL;
@@ -174,5 +175,24 @@ describe('when Redis fails', { skip: hasRedis ? false : `Redis not reachable at 
       startServer({ REDIS_URL: `redis://127.0.0.1:${dead}` }),
       /cannot reach Redis at redis:\/\/127\.0\.0\.1/,
     );
+  });
+
+  test('an unreachable Redis at start-up prints one line with the cause and no stack trace (a real process)', async () => {
+    const dead = await freePort();
+    const server = await spawnServer({
+      REDIS_URL: `redis://127.0.0.1:${dead}`,
+      REQUIRE_HTTPS: 'false',
+      REQUIRE_AUTH: 'false',
+      DEBUG: 'true',
+    });
+    const { code } = await server.exited;
+    assert.equal(code, 1);
+    const stderr = server.stderr().trim();
+    assert.equal(stderr.split('\n').length, 1, stderr);
+    assert.match(
+      stderr,
+      new RegExp(`^cannot start: cannot reach Redis at redis://127\\.0\\.0\\.1:${dead}.*ECONNREFUSED`),
+    );
+    assert.doesNotMatch(server.stdout(), /"stack"|\n\s+at /, 'no stack trace in the log either');
   });
 });

@@ -23,6 +23,7 @@ describe('POST /auth/login and GET /auth/me over HTTPS', () => {
       { username: 'long.pw', password: PASSWORD_1024, role: 'user', disabled: false },
       { username: 'wide_pw', password: PASSWORD_1024_MULTIBYTE, role: 'user', disabled: false },
       { username: 'gone-user', password: DISABLED_PASSWORD, role: 'user', disabled: true },
+      { username: 'old-short', password: 'short-7', role: 'user', disabled: false },
     ];
     const records = await Promise.all(
       extra.map(async (u) => ({
@@ -38,6 +39,12 @@ describe('POST /auth/login and GET /auth/me over HTTPS', () => {
   });
   after(async () => {
     await server.stop();
+  });
+
+  test('a password under 8 characters never logs in, even the right one stored before the rule (401)', async () => {
+    const answer = await login(server, 'old-short', 'short-7');
+    assert.equal(answer.status, 401, answer.text);
+    assert.deepEqual(answer.json, { detail: 'invalid username or password' });
     await rm(server.dir, { recursive: true, force: true });
   });
 

@@ -9,7 +9,10 @@ export interface YwebrtcPageApi {
   start(room: string, url: string): void;
   set(key: string, value: string): void;
   get(key: string): string | undefined;
-  /** WebRTC connections to other providers: proof the doc did not sync through BroadcastChannel. */
+  /**
+   * WebRTC connections to other providers that are up (a conn is listed as soon as it is created,
+   * before its data channel opens): proof the doc did not sync through BroadcastChannel.
+   */
   webrtcPeers(): number;
   /** Signaling connections that are open. */
   signalingConnected(): number;
@@ -28,7 +31,8 @@ const api: YwebrtcPageApi = {
   },
   set: (key, value) => doc.getMap<string>('shared').set(key, value),
   get: (key) => doc.getMap<string>('shared').get(key),
-  webrtcPeers: () => provider?.room?.webrtcConns.size ?? 0,
+  webrtcPeers: () =>
+    [...(provider?.room?.webrtcConns.values() ?? [])].filter((conn) => conn.connected).length,
   signalingConnected: () => provider?.signalingConns.filter((c) => c.connected).length ?? 0,
 };
 
