@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Secure mode: HTTPS/WSS, JWT authentication, full abuse protection.
 # Works on a fresh clone: installs dependencies and builds when needed; the server creates
-# ssl/server.crt + ssl/server.key (self-signed), users.csv and the JWT key when they are missing.
+# ssl/server.crt + ssl/server.key (self-signed), users.dev.csv and the JWT key when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -d node_modules ] || npm install --no-audit --no-fund
@@ -11,5 +11,10 @@ export REQUIRE_AUTH=true
 # DEBUG=true (the documented development users) unless the environment or .env says otherwise.
 if [ -z "${DEBUG:-}" ] && ! grep -qE '^[[:space:]]*(export[[:space:]]+)?DEBUG=' .env 2>/dev/null; then
   export DEBUG=true
+fi
+# The development users live in their own file, so this script and `npm start` (users.csv, admin
+# only in production) never trip over each other, whichever runs first.
+if [ -z "${USERS_FILE:-}" ] && ! grep -qE '^[[:space:]]*(export[[:space:]]+)?USERS_FILE=' .env 2>/dev/null; then
+  export USERS_FILE=users.dev.csv
 fi
 exec node dist/src/main.js

@@ -11,4 +11,9 @@ export REQUIRE_AUTH=false
 if [ -z "${DEBUG:-}" ] && ! grep -qE '^[[:space:]]*(export[[:space:]]+)?DEBUG=' .env 2>/dev/null; then
   export DEBUG=true
 fi
+# The development users live in their own file, so this script and `npm start` (users.csv, admin
+# only in production) never trip over each other, whichever runs first.
+if [ -z "${USERS_FILE:-}" ] && ! grep -qE '^[[:space:]]*(export[[:space:]]+)?USERS_FILE=' .env 2>/dev/null; then
+  export USERS_FILE=users.dev.csv
+fi
 exec node dist/src/main.js

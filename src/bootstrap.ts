@@ -1,7 +1,13 @@
 import type { Logger } from 'pino';
 import { CsvUserStore } from './auth/csv-user-store.js';
-import { ensureUsersFile, findDefaultPasswordUsers, isPlaceholderSecret } from './auth/default-users.js';
+import {
+  DEVELOPMENT_USERS,
+  ensureUsersFile,
+  findDefaultPasswordUsers,
+  isPlaceholderSecret,
+} from './auth/default-users.js';
 import { resolveJwtKey } from './auth/jwt-key.js';
+import type { UserRecord } from './auth/user-store.js';
 import type { Config } from './config/config.js';
 import { ensureCertificate, loadTlsMaterial, type TlsMaterial } from './transport/tls.js';
 
@@ -72,6 +78,7 @@ export async function prepareResources(
   }).catch((error: Error) => {
     throw new StartupError(error.message);
   });
+  describeUsersFile(config, users.list(), log);
   if (config.debug && config.requireAuth && !isLoopbackHost(config.host)) {
     const defaults = await findDefaultPasswordUsers(users);
     if (defaults.length > 0)
@@ -103,4 +110,26 @@ export async function prepareResources(
     tls = await loadTlsMaterial(config);
   }
   return { jwtSecret: jwtKey.secret, jwtPreviousSecret: jwtKey.previous, users, tls };
+}
+
+/**
+ * One line at every start naming the users file and what it holds, and, in development, a warning
+ * when the documented development users are missing: `npm start` and the development scripts share
+ * `users.csv`, so whichever ran first decided who is in it.
+ */
+function describeUsersFile(config: Config, users: readonly UserRecord[], log: Logger): void {
+  const admins = users.filter((u) => u.role === 'admin' && !u.disabled).length;
+  log.info(
+    { file: config.usersFile, users: users.length, admins },
+    `users file ${config.usersFile}: ${users.length} user${users.length === 1 ? '' : 's'} (${admins} enabled admin${admins === 1 ? '' : 's'})`,
+  );
+  if (!config.debug || !config.requireAuth) return;
+  const missing = DEVELOPMENT_USERS.filter((d) => !users.some((u) => u.username === d.username)).map(
+    (d) => d.username,
+  );
+  if (missing.length === 0) return;
+  log.warn(
+    { file: config.usersFile, missing },
+    `users file ${config.usersFile} has no development user ${missing.join(', ')} (it was made by a production start), so the documented development logins are refused; delete ${config.usersFile} to have them created, or add them with "npm run users -- add NAME"`,
+  );
 }
