@@ -12,11 +12,12 @@ import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
 import { Operations } from './operations/operations.js';
 import { AuthGuard } from './security/auth-guard.js';
-import { ClientAddressResolver } from './security/client-address.js';
+import { ClientAddressResolver, limitKey } from './security/client-address.js';
 import { HostCheck } from './security/host-check.js';
 import { LoginLimiter } from './security/login-limiter.js';
 import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
+import { UnblockRequests } from './security/unblock-requests.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
 import { registerHostGuard } from './transport/host-guard.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
@@ -142,7 +143,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
-  return new App(config, deps, layer, gateway, cluster, diagnostics, ops);
+  const unblocks = new UnblockRequests(
+    config.usersFile,
+    (ip) => guard.unblock({ ip, key: limitKey(ip) }),
+    (error) => log.error({ err: error }, 'could not take the unblock requests'),
+  );
+  return new App(config, deps, layer, gateway, cluster, diagnostics, ops, unblocks);
 }
 
 /** How many logins may run at once, per address, per username and in all (argon2 is costly). */
@@ -186,6 +192,7 @@ export class App {
   readonly #gateway: WebSocketGateway;
   readonly #cluster: Cluster;
   readonly #sweeper: NodeJS.Timeout;
+  readonly #unblocks: UnblockRequests;
   #closing: Promise<void> | null = null;
 
   constructor(
@@ -196,6 +203,7 @@ export class App {
     cluster: Cluster,
     diagnostics: AppDiagnostics,
     operations: Operations,
+    unblocks: UnblockRequests,
   ) {
     this.#config = config;
     this.#deps = deps;
@@ -208,6 +216,8 @@ export class App {
     this.brokerKind = cluster.broker.kind;
     this.#sweeper = setInterval(() => cluster.local.sweep(), LIMIT_SWEEP_INTERVAL_MS);
     this.#sweeper.unref();
+    this.#unblocks = unblocks;
+    unblocks.start();
   }
 
   /** Listens on the configured host and port (or `port`), resolving to the bound port. */
@@ -236,6 +246,7 @@ export class App {
     this.#closing ??= (async () => {
       const budgetMs = this.#config.shutdownTimeoutSeconds * 1000;
       clearInterval(this.#sweeper);
+      this.#unblocks.stop();
       this.operations.beginDrain();
       this.#gateway.stopAccepting();
       await this.operations.flushRelays(budgetMs * RELAY_FLUSH_SHARE);

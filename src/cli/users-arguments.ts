@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { parseArgs } from 'node:util';
 import { type Role, USERNAME_PATTERN } from '../auth/user-store.js';
 
@@ -11,6 +12,8 @@ Commands:
   disable NAME                   keep the user but refuse their logins
   enable NAME                    allow a disabled user to log in again
   list                           show username, role, created_at, disabled
+  unblock ADDRESS                lift the block of an IP address after repeated auth failures
+                                 (a running server using this users file lifts it within a second)
   help                           show this text
 
 Options:
@@ -23,12 +26,15 @@ Exit codes: 0 ok, 1 bad usage or input, 2 unknown user, 3 user exists, 4 users f
 5 refused: it would leave no enabled admin.
 `;
 
-const COMMANDS = ['add', 'passwd', 'remove', 'disable', 'enable', 'list', 'help'] as const;
+const COMMANDS = ['add', 'passwd', 'remove', 'disable', 'enable', 'list', 'unblock', 'help'] as const;
 
 /** A `users` command name. */
 export type UsersCommand = (typeof COMMANDS)[number];
 
-/** A well-formed `users` command line: `name` is set, and valid, exactly for the commands that take one. */
+/**
+ * A well-formed `users` command line: `name` is set, and valid, exactly for the commands that take
+ * one (for `unblock`, an IP address).
+ */
 export interface UsersInvocation {
   readonly command: UsersCommand;
   readonly name: string | undefined;
@@ -83,6 +89,7 @@ export function parseUsersArguments(args: readonly string[]): UsersInvocation {
   if (command === undefined) throw usage(`unknown command ${JSON.stringify(commandText)}`);
   const wantsName = command !== 'list' && command !== 'help';
   if (operands.length !== (wantsName ? 1 : 0)) {
+    if (command === 'unblock') throw usage('unblock needs exactly one IP address');
     throw usage(wantsName ? `${command} needs exactly one user name` : `${command} takes no arguments`);
   }
   if (role !== undefined && command !== 'add') throw usage('--role is only for add');
@@ -90,6 +97,10 @@ export function parseUsersArguments(args: readonly string[]): UsersInvocation {
     throw usage(`invalid role ${JSON.stringify(role)} (expected admin or user)`);
   }
   const name = operands[0];
+  if (command === 'unblock') {
+    if (isIP(name ?? '') === 0) throw new UsageError(`invalid IP address ${JSON.stringify(name)}`);
+    return { command, name, role, file };
+  }
   if (name !== undefined && !USERNAME_PATTERN.test(name)) {
     throw new UsageError(`invalid user name ${JSON.stringify(name)}: use 1 to 64 of A-Z a-z 0-9 _ - .`);
   }

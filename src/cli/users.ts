@@ -15,6 +15,7 @@ import {
 } from '../auth/users-file-edits.js';
 import { ConfigError, type Environment, loadConfig } from '../config/config.js';
 import { readEnvironment } from '../config/environment.js';
+import { requestUnblock } from '../security/unblock-requests.js';
 import { PasswordInputError, readNewPassword } from './password-input.js';
 import { parseUsersArguments, USERS_USAGE, UsageError, type UsersInvocation } from './users-arguments.js';
 
@@ -104,6 +105,9 @@ async function execute(
       await changeUser(file, name, (user) => ({ ...user, disabled }));
       return `user ${JSON.stringify(name)} is ${disabled ? 'disabled' : 'enabled'}`;
     }
+    case 'unblock':
+      await requestUnblock(file, name);
+      return `asked the server(s) using ${file} to unblock ${name}; a running server lifts it within a second`;
     case 'help':
       return undefined;
   }

@@ -228,6 +228,10 @@ export function createRedisLimitStores(options: RedisLimitStoresOptions): RedisL
   const local = options.local.authFailures;
   const authFailures: AuthFailureStore = {
     checkIp: (ipKey) => gate(ipKeys(ipKey)[1], () => local.checkIp(ipKey)),
+    async unblock(ipKey) {
+      local.unblock(ipKey);
+      await redis.del(...ipKeys(ipKey));
+    },
     checkUsername: (username) =>
       gate(userKeys(username.toLowerCase())[1], () => local.checkUsername(username)),
     async recordFailure(ipKey, username) {

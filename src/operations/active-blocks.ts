@@ -26,6 +26,10 @@ export class ActiveBlocks {
       checkUsername: (username) => store.checkUsername(username),
       recordSuccess: (username) => store.recordSuccess(username),
       beginLogin: (ipKey) => store.beginLogin(ipKey),
+      unblock: (ipKey) => {
+        this.#until.delete(ipKey);
+        return store.unblock(ipKey);
+      },
       endLogin: (ipKey, username, outcome) => {
         const blocked = store.endLogin(ipKey, username, outcome);
         return typeof blocked === 'boolean' ? record(ipKey, blocked) : blocked.then((b) => record(ipKey, b));

@@ -59,6 +59,11 @@ export class AuthFailureTracker {
     return this.#gate(this.#byIp, ipKey);
   }
 
+  /** Lifts the block of this IP and forgets its failures. */
+  unblock(ipKey: string): void {
+    this.#byIp.delete(ipKey);
+  }
+
   /** May someone try this username now? */
   checkUsername(username: string): AuthGate {
     return this.#gate(this.#byUsername, username.toLowerCase());

@@ -89,4 +89,10 @@ export class AuthGuard {
     if (blocked)
       this.#events.emit('ip_blocked', { ip: client.ip, reason: 'too many authentication failures' });
   }
+
+  /** Lifts the block of `client` (an operator's request); logged as a security event. */
+  async unblock(client: ClientAddress): Promise<void> {
+    await this.#store.unblock(client.key);
+    this.#events.emit('ip_unblocked', { ip: client.ip, reason: 'lifted by an operator' });
+  }
 }

@@ -40,6 +40,8 @@ export interface AuthFailureStore {
    * it just blocked the IP), `succeeded` as `recordSuccess(username)`, `abandoned` gives the place back.
    */
   endLogin(ipKey: string, username: string, outcome: LoginOutcome): MaybePromise<boolean>;
+  /** Lifts the block of `ipKey` and forgets its failures (an operator's `users unblock`). */
+  unblock(ipKey: string): MaybePromise<void>;
 }
 
 /** The three limit stores the transports use; in-process by default, Redis-backed in a fleet. */

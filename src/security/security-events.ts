@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 export type SecurityEventKind =
   | 'auth_failed'
   | 'ip_blocked'
+  | 'ip_unblocked'
   | 'rate_limited'
   | 'connection_cap'
   | 'origin_rejected'

@@ -58,7 +58,12 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
     try {
       const blocked = await deps.guard.beginLogin(client);
       if (blocked !== null)
-        return refuse(reply, 429, blocked, 'too many failed login attempts; try again later');
+        return refuse(
+          reply,
+          429,
+          blocked,
+          'too many failed login attempts; try again later (an operator can lift the block: npm run users -- unblock <address>)',
+        );
       let outcome: LoginOutcome = 'abandoned';
       let user: UserRecord | undefined;
       try {

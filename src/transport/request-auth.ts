@@ -30,7 +30,10 @@ export async function authenticateRequest(
     await reply
       .code(429)
       .header('Retry-After', String(retryAfter))
-      .send({ detail: 'too many failed authentication attempts; try again later' });
+      .send({
+        detail:
+          'too many failed authentication attempts; try again later (an operator can lift the block: npm run users -- unblock <address>)',
+      });
     return null;
   }
   const access = await deps.access.verifyAccess(bearerToken(request.headers.authorization));
