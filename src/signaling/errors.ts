@@ -21,6 +21,8 @@ export const CloseCode = {
   Unauthorized: 4401,
   OriginRejected: 4403,
   RoomFull: 4409,
+  /** Removed by the application: an admin kicked the peer or closed its room (Admin API). */
+  Kicked: 4410,
   RateLimited: 4429,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
