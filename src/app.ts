@@ -9,6 +9,7 @@ import type { UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
 import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
+import { Integration } from './integration/integration.js';
 import { Operations } from './operations/operations.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver } from './security/client-address.js';
@@ -48,6 +49,8 @@ const LIMIT_SWEEP_INTERVAL_MS = 30_000;
 const WEBSOCKET_CLOSE_SHARE = 0.5;
 /** Share of `SHUTDOWN_TIMEOUT` for relays accepted before the drain to reach their recipients. */
 const RELAY_FLUSH_SHARE = 0.2;
+/** Share of `SHUTDOWN_TIMEOUT` for queued webhook events (the peers' `peer_left`) to go out. */
+const WEBHOOK_FLUSH_SHARE = 0.1;
 
 /** 128 random bits, URL-safe: peer ids nobody can guess. */
 export function randomPeerId(): string {
@@ -81,9 +84,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     expireMinutes: config.jwtExpireMinutes,
     now,
   });
-  const access = new AccessVerifier(tokens, deps.users);
+  const integration = new Integration(config, { log, broker, events, now, registry: ops.metrics.registry });
+  const access = new AccessVerifier(tokens, deps.users, (jti) => broker.isTokenDenied(jti));
   const hub = new SignalingHub({
     broker,
+    ...(integration.observer ? { observer: integration.observer } : {}),
     onRelay: ops.onRelay,
     maxPeersPerRoom: config.maxConnectionsPerRoom,
     now,
@@ -92,10 +97,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
 
   const layer = createHttpLayer(log, config.requireHttps ? deps.tls : null);
   const auth = new ConnectionAuth({ requireAuth: config.requireAuth, access, guard, now });
+  const randomId = deps.randomId ?? randomPeerId;
   const gateway = new WebSocketGateway({
     config,
     secure: config.requireHttps,
-    dialects: [new SignalingDialect({ hub, auth, events, log, randomId: deps.randomId ?? randomPeerId })],
+    dialects: [new SignalingDialect({ hub, auth, events, log, gate: integration.gate, randomId })],
     admission: new UpgradeAdmission({ addresses, guard, connections: cluster.limits.connections, events }),
     auth,
     messages: new MessageAdmission({ ...cluster.limits, events, now }),
@@ -118,13 +124,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     events,
   });
   const requestAuth = { access, guard, addresses };
-  registerStatusRoutes(http, {
-    config,
-    broker,
-    connectionCount: () => gateway.connectionCount,
-    startedAt: now(),
-    now,
-  });
+  const connectionCount = () => gateway.connectionCount;
+  registerStatusRoutes(http, { config, broker, connectionCount, startedAt: now(), now });
   registerLoginRoutes(http, {
     ...requestAuth,
     tokens,
@@ -132,10 +133,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     onPasswordChecked: ops.passwordChecked,
   });
   registerRoomRoutes(http, { config, broker, auth: requestAuth });
+  integration.register(http, requestAuth);
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
-  return new App(config, deps, layer, gateway, cluster, diagnostics, ops);
+  return new App(config, deps, layer, gateway, cluster, diagnostics, ops, integration);
 }
 
 /** The wired server, not yet listening. */
@@ -152,6 +154,7 @@ export class App {
   readonly #layer: HttpLayer;
   readonly #gateway: WebSocketGateway;
   readonly #cluster: Cluster;
+  readonly #integration: Integration;
   readonly #sweeper: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
 
@@ -163,7 +166,9 @@ export class App {
     cluster: Cluster,
     diagnostics: AppDiagnostics,
     operations: Operations,
+    integration: Integration,
   ) {
+    this.#integration = integration;
     this.#config = config;
     this.#deps = deps;
     this.#layer = layer;
@@ -208,6 +213,7 @@ export class App {
       await this.operations.flushRelays(budgetMs * RELAY_FLUSH_SHARE);
       await this.#gateway.close(budgetMs * WEBSOCKET_CLOSE_SHARE);
       await this.#layer.http.close();
+      await this.#integration.close(budgetMs * WEBHOOK_FLUSH_SHARE);
       await this.operations.close();
       await this.#cluster.close();
       this.#deps.users.close?.();

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { jwtKeyProblem } from '../auth/jwt-key.js';
+import { INTEGRATION_ENVIRONMENT, integrationIssues, integrationSettings } from './integration.js';
 import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
 
 /** How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses. */
@@ -187,6 +188,7 @@ const ENVIRONMENT = z.object({
   SHUTDOWN_TIMEOUT: withDefault('8', integer(1, 9)),
   METRICS_TOKEN: secretText.optional(),
   METRICS_PORT: integer(1, 65535).optional(),
+  ...INTEGRATION_ENVIRONMENT,
 });
 
 // The variables as the server uses them; the types of `Config` come from here.
@@ -230,6 +232,7 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     metricsToken: env.METRICS_TOKEN ?? null,
     /** Serve `/metrics` on this port only (not on `PORT`); null serves it on `PORT`. */
     metricsPort: env.METRICS_PORT ?? null,
+    ...integrationSettings(env),
   }),
 );
 
@@ -257,6 +260,8 @@ export function loadConfig(env: Environment): Config {
     const { workers, redisUrl, redisCluster } = result.data;
     issues.push(...scaleOutIssues({ workers, redisUrl: redisUrl ?? undefined, redisCluster }));
   }
+  const integration = z.object(INTEGRATION_ENVIRONMENT).safeParse(env);
+  if (integration.success) issues.push(...integrationIssues(integration.data));
   if (!result.success || issues.length > 0) throw new ConfigError(issues);
   return result.data;
 }

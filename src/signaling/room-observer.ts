@@ -1,4 +1,5 @@
 import type { MemberInfo } from './broker.js';
+import { CloseCode } from './errors.js';
 import type { RoomId } from './room-id.js';
 
 /**
@@ -15,4 +16,12 @@ export type LeaveReason = 'left' | 'dropped' | 'kicked' | 'timeout';
 export interface RoomObserver {
   peerJoined(roomId: RoomId, member: MemberInfo): void;
   peerLeft(roomId: RoomId, member: MemberInfo, reason: LeaveReason): void;
+}
+
+/** The leave reason of a connection closed with `code`, or that the liveness monitor timed out. */
+export function leaveReasonOf(code: number, timedOut: boolean): LeaveReason {
+  if (timedOut) return 'timeout';
+  if (code === CloseCode.Kicked) return 'kicked';
+  // 1000 normal, 1001 going away (a page closed, or the server draining), 1005 no code given.
+  return code === 1000 || code === 1001 || code === 1005 ? 'left' : 'dropped';
 }

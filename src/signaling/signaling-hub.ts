@@ -60,6 +60,8 @@ export class SignalingHub implements LocalMembership {
   readonly #suffixes = new WeakMap<Peer, Uint8Array>();
   /** Each local peer's own member record, as the broker was given it. */
   readonly #records = new WeakMap<Peer, MemberInfo>();
+  /** Peers closed by a kick or a room close: their leave is `kicked` whatever code the client echoes. */
+  readonly #kicked = new WeakSet<Peer>();
   #localPeerCount = 0;
 
   constructor(deps: SignalingHubDeps) {
@@ -130,7 +132,7 @@ export class SignalingHub implements LocalMembership {
     room.peers.delete(peer.id);
     this.#localPeerCount -= 1;
     const record = this.#records.get(peer);
-    if (record) this.#deps.observer?.peerLeft(roomId, record, reason);
+    if (record) this.#deps.observer?.peerLeft(roomId, record, this.#kicked.has(peer) ? 'kicked' : reason);
     try {
       const wasMember = await this.#deps.broker.leave(roomId, peer.id);
       if (wasMember) await this.#deps.broker.publish(roomId, { kind: 'left', peerId: peer.id });
@@ -263,10 +265,12 @@ export class SignalingHub implements LocalMembership {
         return;
       }
       case 'kick':
-        room.peers.get(event.peerId)?.close(CloseCode.Kicked, event.reason);
-        return;
       case 'close':
-        for (const peer of room.peers.values()) peer.close(CloseCode.Kicked, event.reason);
+        for (const peer of room.peers.values()) {
+          if (event.kind === 'kick' && peer.id !== event.peerId) continue;
+          this.#kicked.add(peer);
+          peer.close(CloseCode.Kicked, event.reason);
+        }
         return;
       case 'server': {
         const message = { type: 'server', payload: event.payload } as const;

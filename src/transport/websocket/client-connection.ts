@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import type { AccessClaims } from '../../auth/tokens.js';
 import type { ClientAddress } from '../../security/client-address.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { closeReason } from '../../signaling/errors.js';
@@ -22,6 +23,10 @@ export class ClientConnection {
   username: string | null = null;
   /** Token expiry in ms since the epoch, or null without a token. */
   tokenExpiresAt: number | null = null;
+  /** The verified token's claims (room limits, for the join gate), or null without a token. */
+  claims: AccessClaims | null = null;
+  /** Set by the liveness monitor before it terminates a silent connection. */
+  timedOut = false;
   /** For log lines and security events once the dialect knows them. */
   room: string | undefined;
   peerId: string | undefined;

@@ -40,6 +40,7 @@ export class ConnectionAuth {
     if (access.ok) {
       connection.username = access.claims.sub;
       connection.tokenExpiresAt = access.expiresAt;
+      connection.claims = access.claims;
       return true;
     }
     if (!this.#deps.requireAuth) return true;
