@@ -90,7 +90,9 @@ export class SignedReceiver {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.received)) {
       if (Date.now() > deadline)
-        throw new Error(`receiver: condition not met; got ${JSON.stringify(this.events()).slice(0, 600)}`);
+        throw new Error(
+          `receiver: condition not met; got ${JSON.stringify(this.events().map((e) => [e.event, (e.room as { room_id: string }).room_id, e.num_dropped]))}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 100);
         this.#waiters.push(() => {
