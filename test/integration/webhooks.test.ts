@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { RequestSigner } from '../../src/integration/request-signer.js';
+import { WebhookEndpoint } from '../../src/integration/webhook-endpoint.js';
 import { SignedReceiver } from '../helpers/backend.js';
 import { scrape } from '../helpers/metrics.js';
 import { randomKey } from '../helpers/secure.js';
@@ -156,5 +158,50 @@ describe('webhook delivery never blocks the relay', () => {
     );
     const reported = receiver.events().reduce((sum, e) => sum + (e.num_dropped as number), 0);
     assert.equal(reported, dropped, 'every dropped event is reported once in a later num_dropped');
+  });
+});
+
+async function settled(condition: () => boolean): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!condition() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe('a webhook endpoint', () => {
+  test('retries a failing receiver with growing, jittered delays and keeps the event id', async () => {
+    const receiver = new SignedReceiver(SECRET);
+    const url = await receiver.start();
+    let failures = 2;
+    receiver.respond = (_req, res) => res.writeHead(failures-- > 0 ? 503 : 200).end();
+    const endpoint = new WebhookEndpoint({
+      url,
+      signer: new RequestSigner(SECRET, 'webrtc-signaling-server', Date.now),
+      capacity: 10,
+      timeoutMs: 1000,
+      maxAttempts: 3,
+      baseBackoffMs: 40,
+    });
+    const event = {
+      id: 'EV_retry',
+      event: 'room_started',
+      created_at: new Date().toISOString(),
+      instance: 'test',
+      room: { room_id: 'r' },
+    } as const;
+    endpoint.enqueue(event);
+    await receiver.until((r) => r.length === 3);
+    assert.deepEqual(new Set(receiver.events().map((e) => e.id)), new Set(['EV_retry']));
+    await settled(() => endpoint.counts.delivered === 1);
+    assert.deepEqual(endpoint.counts, { delivered: 1, failed: 0, dropped: 0 });
+    failures = 5;
+    endpoint.enqueue({ ...event, id: 'EV_given_up' });
+    await receiver.until((r) => r.length === 6);
+    await settled(() => endpoint.counts.failed === 1);
+    assert.deepEqual(endpoint.counts, { delivered: 1, failed: 1, dropped: 0 });
+    failures = 0;
+    endpoint.enqueue({ ...event, id: 'EV_after' });
+    await receiver.until((r) => r.some((e) => e.body.id === 'EV_after'));
+    assert.equal(receiver.received.at(-1)!.body.num_dropped, 1, 'the given-up event is reported');
+    await endpoint.close(100);
+    await receiver.close();
   });
 });
