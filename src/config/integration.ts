@@ -81,17 +81,21 @@ export function integrationSettings(env: IntegrationEnvironment) {
   };
 }
 
-/** Combinations that cannot work: hooks without a secret to sign them, or a short secret (redacted). */
-export function integrationIssues(env: IntegrationEnvironment): ConfigIssue[] {
+/**
+ * Combinations that cannot work: hooks without a secret to sign them, or a short secret (its value
+ * redacted). Read from the raw environment, so they are reported along with every other problem.
+ */
+export function integrationIssues(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const needsSecret = (env.WEBHOOK_URLS?.length ?? 0) > 0 || env.JOIN_HOOK_URL !== undefined;
-  if (needsSecret && env.WEBHOOK_SECRET === undefined)
+  const secret = env['WEBHOOK_SECRET'] || undefined;
+  const needsSecret = Boolean(env['WEBHOOK_URLS']?.trim() || env['JOIN_HOOK_URL']?.trim());
+  if (needsSecret && secret === undefined)
     issues.push({
       variable: 'WEBHOOK_SECRET',
       value: '',
       allowed: 'WEBHOOK_URLS and JOIN_HOOK_URL need a WEBHOOK_SECRET to sign their requests',
     });
-  const problem = env.WEBHOOK_SECRET === undefined ? undefined : jwtKeyProblem(env.WEBHOOK_SECRET);
+  const problem = secret === undefined ? undefined : jwtKeyProblem(secret);
   if (problem !== undefined)
     issues.push({
       variable: 'WEBHOOK_SECRET',

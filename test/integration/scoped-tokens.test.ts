@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseTokenLimits, roomAllowed } from '../../src/auth/token-limits.js';
@@ -22,14 +23,16 @@ const ENV = {
 const DOCUMENTED_CLAIMS = ['aud', 'exp', 'iat', 'iss', 'jti', 'max_peers', 'rooms', 'scope', 'sub'];
 
 async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
+  const out = new PassThrough();
+  const err = new PassThrough();
   const code = await runTokenCli(args, {
-    stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
-    stderr: { write: (s: string) => ((err += s), true) } as unknown as NodeJS.WritableStream,
+    stdout: out,
+    stderr: err,
     environment: () => ({ JWT_SECRET_KEY: KEY }),
   });
-  return { code, out, err };
+  out.end();
+  err.end();
+  return { code, out: String(out.read() ?? ''), err: String(err.read() ?? '') };
 }
 
 describe('token limits', () => {
