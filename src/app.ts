@@ -10,6 +10,7 @@ import type { UserRecord, UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
 import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
+import { Integration } from './integration/integration.js';
 import { Operations } from './operations/operations.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver, limitKey } from './security/client-address.js';
@@ -60,6 +61,8 @@ const LIMIT_SWEEP_INTERVAL_MS = 30_000;
 const WEBSOCKET_CLOSE_SHARE = 0.5;
 /** Share of `SHUTDOWN_TIMEOUT` for relays accepted before the drain to reach their recipients. */
 const RELAY_FLUSH_SHARE = 0.2;
+/** Share of `SHUTDOWN_TIMEOUT` for queued webhook events (the peers' `peer_left`) to go out. */
+const WEBHOOK_FLUSH_SHARE = 0.1;
 
 /** 128 random bits, URL-safe: peer ids nobody can guess. */
 export function randomPeerId(): string {
@@ -95,9 +98,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     expireMinutes: config.jwtExpireMinutes,
     now,
   });
-  const access = new AccessVerifier(tokens, deps.users);
+  const integration = new Integration(config, { log, broker, events, now, registry: ops.metrics.registry });
+  const access = new AccessVerifier(tokens, deps.users, (jti) => broker.isTokenDenied(jti));
   const hub = new SignalingHub({
     broker,
+    ...(integration.observer ? { observer: integration.observer } : {}),
     onRelay: ops.onRelay,
     maxPeersPerRoom: config.maxConnectionsPerRoom,
     now,
@@ -107,6 +112,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const layer = createHttpLayer(log, config.requireHttps ? deps.tls : null);
   const gateway = createWebSocketGateway(config, {
     ...{ hub, access, guard, addresses, origins, hosts, events, log, now },
+    gate: integration.gate,
     limits: cluster.limits,
     randomId: deps.randomId ?? randomPeerId,
     traffic: ops.traffic,
@@ -125,13 +131,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     events,
   });
   const requestAuth = { access, guard, addresses };
-  registerStatusRoutes(http, {
-    config,
-    broker,
-    connectionCount: () => gateway.connectionCount,
-    startedAt: now(),
-    now,
-  });
+  const connectionCount = () => gateway.connectionCount;
+  registerStatusRoutes(http, { config, broker, connectionCount, startedAt: now(), now });
   registerLoginRoutes(http, {
     ...{ ...requestAuth, tokens, users: deps.users, onPasswordChecked: ops.passwordChecked },
     limiter: loginLimiter(config),
@@ -140,6 +141,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   registerRoomRoutes(http, { config, broker, auth: requestAuth });
   registerPeerjsRoutes(http, { config, broker, auth: requestAuth });
   registerIceServerRoutes(http, { config, auth: requestAuth });
+  integration.register(http, requestAuth);
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
@@ -148,7 +150,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     (ip) => guard.unblock({ ip, key: limitKey(ip) }),
     (error) => log.error({ err: error }, 'could not take the unblock requests'),
   );
-  return new App(config, deps, layer, gateway, cluster, diagnostics, ops, unblocks);
+  return new App(config, deps, layer, gateway, cluster, diagnostics, ops, unblocks, integration);
 }
 
 /** How many logins may run at once, per address, per username and in all (argon2 is costly). */
@@ -191,6 +193,7 @@ export class App {
   readonly #layer: HttpLayer;
   readonly #gateway: WebSocketGateway;
   readonly #cluster: Cluster;
+  readonly #integration: Integration;
   readonly #sweeper: NodeJS.Timeout;
   readonly #unblocks: UnblockRequests;
   #closing: Promise<void> | null = null;
@@ -204,7 +207,9 @@ export class App {
     diagnostics: AppDiagnostics,
     operations: Operations,
     unblocks: UnblockRequests,
+    integration: Integration,
   ) {
+    this.#integration = integration;
     this.#config = config;
     this.#deps = deps;
     this.#layer = layer;
@@ -252,6 +257,7 @@ export class App {
       await this.operations.flushRelays(budgetMs * RELAY_FLUSH_SHARE);
       await this.#gateway.close(budgetMs * WEBSOCKET_CLOSE_SHARE);
       await this.#layer.http.close();
+      await this.#integration.close(budgetMs * WEBHOOK_FLUSH_SHARE);
       await this.operations.close();
       await this.#cluster.close();
       this.#deps.users.close?.();

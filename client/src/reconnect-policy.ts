@@ -65,6 +65,7 @@ const catalogVerdicts: { readonly [Name in keyof typeof CloseCode]: CloseVerdict
   Unauthorized: 'retry-with-new-token',
   OriginRejected: 'final',
   RoomFull: 'retry-busy',
+  Kicked: 'final',
   RateLimited: 'retry-busy',
 };
 

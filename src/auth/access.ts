@@ -2,10 +2,10 @@ import type { AccessClaims, TokenService } from './tokens.js';
 import type { UserRecord, UserStore } from './user-store.js';
 
 /**
- * Why access was refused: a token problem, a token for a user who is gone or disabled, or one
- * issued before the user's password last changed.
+ * Why access was refused: a token problem, a token for a user who is gone or disabled, one issued
+ * before the user's password last changed (`revoked`), or one on the fleet's deny list (`denied`).
  */
-export type AccessRefusal = 'missing' | 'expired' | 'invalid' | 'unknown_user' | 'revoked';
+export type AccessRefusal = 'missing' | 'expired' | 'invalid' | 'unknown_user' | 'revoked' | 'denied';
 
 /** A token checked against the signature, the claims and the current users. */
 export type AccessResult =
@@ -29,25 +29,38 @@ const DETAILS: Readonly<Record<AccessRefusal, string>> = {
   invalid: 'invalid token',
   unknown_user: 'unknown or disabled user',
   revoked: 'token revoked by a password change',
+  denied: 'revoked token',
 };
+
+/** Is this token id on the fleet's deny list (`Broker.isTokenDenied`)? */
+export type DenyListCheck = (jti: string) => Promise<boolean>;
 
 /**
  * The one answer to "may the bearer of this token in?", used by HTTP and WebSocket alike: a valid
- * token whose user still exists and is enabled. The user's current role wins over the token's.
+ * token, not on the deny list, whose user still exists and is enabled (the user's current role wins
+ * over the token's), or a backend-minted token (`scope` claim), whose user is the application's.
  * Never throws for a bad token; recording failures is the caller's (see `AuthGuard`).
  */
 export class AccessVerifier {
   readonly #tokens: TokenService;
   readonly #users: UserStore;
+  readonly #denied: DenyListCheck | null;
 
-  constructor(tokens: TokenService, users: UserStore) {
+  constructor(tokens: TokenService, users: UserStore, denied: DenyListCheck | null = null) {
     this.#tokens = tokens;
     this.#users = users;
+    this.#denied = denied;
   }
 
   async verifyAccess(token: string | null | undefined): Promise<AccessResult> {
     const result = await this.#tokens.verify(token);
     if (!result.ok) return refused(result.reason);
+    // Fails open when the broker cannot answer: joins and room routes fail on their own then.
+    if (this.#denied && (await this.#denied(result.claims.jti).catch(() => false))) return refused('denied');
+    const expiresAt = result.claims.exp * 1000;
+    // A backend-minted token (a `scope` claim) stands for a user of the application, not of the file.
+    if (result.claims.limits?.scope)
+      return { ok: true, user: backendUser(result.claims), claims: result.claims, expiresAt };
     const problem = this.stillValid(result.claims.sub, result.claims.iat);
     if (problem !== null) return refused(problem);
     const user = this.#users.find(result.claims.sub)!;
@@ -55,7 +68,7 @@ export class AccessVerifier {
       ok: true,
       user,
       claims: { ...result.claims, role: user.role },
-      expiresAt: result.claims.exp * 1000,
+      expiresAt,
     };
   }
 
@@ -78,6 +91,10 @@ export class AccessVerifier {
   static detail(reason: AccessRefusal): string {
     return DETAILS[reason];
   }
+}
+
+function backendUser(claims: AccessClaims): UserRecord {
+  return { username: claims.sub, passwordHash: '', role: claims.role, createdAt: '', disabled: false };
 }
 
 function refused(reason: AccessRefusal): AccessResult {

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from 'jose';
+import { parseTokenLimits, type TokenLimits } from './token-limits.js';
 import type { Role } from './user-store.js';
 
 /** The claims of a verified access token. */
@@ -9,6 +10,8 @@ export interface AccessClaims {
   readonly exp: number;
   readonly iat: number;
   readonly jti: string;
+  /** The token's `scope`, `rooms`, `max_peers` claims, when it has any (see `TokenLimits`). */
+  readonly limits?: TokenLimits;
 }
 
 /** A freshly issued token with its lifetime in seconds. */
@@ -103,7 +106,10 @@ export class TokenService {
         requiredClaims: ['exp', 'iat', 'sub', 'jti'],
         currentDate: new Date(this.#now()),
       });
-      const role = payload['role'];
+      const limits = parseTokenLimits(payload);
+      if (limits === 'invalid') return { ok: false, reason: 'invalid' };
+      // A backend-minted token's role follows from its scope; any `role` claim in it is ignored.
+      const role = limits?.scope ? (limits.scope.includes('admin') ? 'admin' : 'user') : payload['role'];
       if (
         (role !== 'admin' && role !== 'user') ||
         typeof payload.sub !== 'string' ||
@@ -119,6 +125,7 @@ export class TokenService {
           exp: payload.exp as number,
           iat: payload.iat as number,
           jti: payload.jti,
+          ...(limits ? { limits } : {}),
         },
       };
     } catch (error) {

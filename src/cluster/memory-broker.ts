@@ -1,9 +1,11 @@
 import type {
   Broker,
+  JoinOptions,
   JoinOutcome,
   MemberInfo,
   RoomEvent,
   RoomEventListener,
+  RoomLifecycle,
   RoomSnapshot,
   RoomSummary,
 } from '../signaling/broker.js';
@@ -13,7 +15,11 @@ import type { RoomId } from '../signaling/room-id.js';
 interface StoredRoom {
   readonly createdAt: number;
   readonly members: Map<PeerId, MemberInfo>;
+  readonly maxPeers?: number;
 }
+
+/** How long metadata set for a room that never starts is kept (as in Redis). */
+const PENDING_METADATA_MS = 86_400_000;
 
 /**
  * The single-process broker: rooms in a Map, events delivered synchronously inside `publish`, in
@@ -24,6 +30,11 @@ export class MemoryBroker implements Broker {
   readonly #rooms = new Map<RoomId, StoredRoom>();
   readonly #listeners = new Map<RoomId, Set<RoomEventListener>>();
   readonly #now: () => number;
+  /** Metadata by room, with when it was set: kept until the room finishes. */
+  readonly #metadata = new Map<RoomId, { readonly text: string; readonly at: number }>();
+  /** Denied token ids and when each expires anyway. */
+  readonly #denied = new Map<string, number>();
+  #lifecycle: RoomLifecycle | null = null;
 
   constructor(now: () => number = Date.now) {
     this.#now = now;
@@ -56,23 +67,57 @@ export class MemoryBroker implements Broker {
     }
   }
 
-  async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
+  async join(
+    roomId: RoomId,
+    member: MemberInfo,
+    maxPeers: number,
+    options: JoinOptions = {},
+  ): Promise<JoinOutcome> {
     let room = this.#rooms.get(roomId);
     if (room?.members.has(member.peerId)) return { ok: false, reason: 'id_taken' };
-    if (room && room.members.size >= maxPeers) return { ok: false, reason: 'room_full' };
+    if (room && room.members.size >= Math.min(maxPeers, room.maxPeers ?? maxPeers))
+      return { ok: false, reason: 'room_full' };
+    const created = !room;
     if (!room) {
-      room = { createdAt: this.#now(), members: new Map() };
+      const cap = options.createMaxPeers;
+      room = { createdAt: this.#now(), members: new Map(), ...(cap ? { maxPeers: cap } : {}) };
       this.#rooms.set(roomId, room);
+      const pending = this.#metadata.get(roomId);
+      if (pending && this.#now() - pending.at > PENDING_METADATA_MS) this.#metadata.delete(roomId);
     }
     room.members.set(member.peerId, member);
-    return { ok: true, room: snapshot(roomId, room) };
+    if (created) this.#lifecycle?.roomStarted(roomId, room.createdAt);
+    return { ok: true, room: this.#snapshot(roomId, room) };
   }
 
   async leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
     const room = this.#rooms.get(roomId);
     if (!room?.members.delete(peerId)) return false;
-    if (room.members.size === 0) this.#rooms.delete(roomId);
+    if (room.members.size === 0) {
+      this.#rooms.delete(roomId);
+      this.#metadata.delete(roomId);
+      this.#lifecycle?.roomFinished(roomId);
+    }
     return true;
+  }
+
+  observeRooms(lifecycle: RoomLifecycle): void {
+    this.#lifecycle = lifecycle;
+  }
+
+  async setMetadata(roomId: RoomId, metadata: string): Promise<void> {
+    this.#metadata.set(roomId, { text: metadata, at: this.#now() });
+  }
+
+  async denyToken(jti: string, expiresAt: number): Promise<void> {
+    const now = this.#now();
+    for (const [id, until] of this.#denied) if (until <= now) this.#denied.delete(id);
+    if (expiresAt > now) this.#denied.set(jti, expiresAt);
+  }
+
+  async isTokenDenied(jti: string): Promise<boolean> {
+    const until = this.#denied.get(jti);
+    return until !== undefined && until > this.#now();
   }
 
   async rooms(): Promise<readonly RoomSummary[]> {
@@ -92,7 +137,7 @@ export class MemoryBroker implements Broker {
 
   async room(roomId: RoomId): Promise<RoomSnapshot | null> {
     const room = this.#rooms.get(roomId);
-    return room ? snapshot(roomId, room) : null;
+    return room ? this.#snapshot(roomId, room) : null;
   }
 
   async isHealthy(): Promise<boolean> {
@@ -103,8 +148,15 @@ export class MemoryBroker implements Broker {
     this.#listeners.clear();
     this.#rooms.clear();
   }
-}
 
-function snapshot(roomId: RoomId, room: StoredRoom): RoomSnapshot {
-  return { roomId, createdAt: room.createdAt, members: [...room.members.values()] };
+  #snapshot(roomId: RoomId, room: StoredRoom): RoomSnapshot {
+    const metadata = this.#metadata.get(roomId)?.text;
+    return {
+      roomId,
+      createdAt: room.createdAt,
+      members: [...room.members.values()],
+      ...(room.maxPeers !== undefined ? { maxPeers: room.maxPeers } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
+    };
+  }
 }

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type {
   Broker,
+  JoinOptions,
   JoinOutcome,
   LocalMembership,
   MemberInfo,
   RoomEvent,
   RoomEventListener,
+  RoomLifecycle,
   RoomSnapshot,
   RoomSummary,
 } from '../signaling/broker.js';
@@ -14,10 +16,13 @@ import type { RoomId } from '../signaling/room-id.js';
 import { type FleetState, InstanceRegistry } from './instance-registry.js';
 import { type RedisCommands, RedisLink } from './redis-link.js';
 import { RoomChannels } from './redis-room-channels.js';
-import { JOIN_SCRIPT, LEAVE_SCRIPT, RECONCILE_SCRIPT } from './redis-room-scripts.js';
+import { indexEntry, parseMember, roomExtras, type StoredMember, splitEntry } from './redis-room-records.js';
+import { JOIN_SCRIPT, LEAVE_SCRIPT, METADATA_SCRIPT, RECONCILE_SCRIPT } from './redis-room-scripts.js';
 
 /** Default beat: a crashed instance's peers are announced as left within 3 to 4 beats. */
 export const DEFAULT_HEARTBEAT_MS = 1000;
+/** Seconds metadata set for a room that has not started is kept. */
+const PENDING_METADATA_SECONDS = 86_400;
 
 export interface RedisBrokerOptions {
   readonly url: string;
@@ -29,11 +34,6 @@ export interface RedisBrokerOptions {
   readonly heartbeatMs?: number;
   readonly now?: () => number;
   readonly onError?: (error: unknown, context: string) => void;
-}
-
-/** A member as stored in Redis: who it is plus which instance holds its socket. */
-interface StoredMember extends MemberInfo {
-  readonly instance: string;
 }
 
 /**
@@ -56,6 +56,7 @@ export class RedisBroker implements Broker, FleetState {
   readonly #onError: (error: unknown, context: string) => void;
   readonly #channels: RoomChannels;
   #membership: LocalMembership | null = null;
+  #lifecycle: RoomLifecycle | null = null;
 
   private constructor(link: RedisLink, options: RedisBrokerOptions) {
     this.link = link;
@@ -67,6 +68,7 @@ export class RedisBroker implements Broker, FleetState {
     this.#redis.defineCommand('signalingJoin', { numberOfKeys: 2, lua: JOIN_SCRIPT });
     this.#redis.defineCommand('signalingLeave', { numberOfKeys: 2, lua: LEAVE_SCRIPT });
     this.#redis.defineCommand('signalingReconcile', { numberOfKeys: 2, lua: RECONCILE_SCRIPT });
+    this.#redis.defineCommand('signalingMetadata', { numberOfKeys: 2, lua: METADATA_SCRIPT });
     this.registry = new InstanceRegistry({
       link,
       prefix: this.#prefix,
@@ -103,7 +105,12 @@ export class RedisBroker implements Broker, FleetState {
     return this.#channels.publish(roomId, event);
   }
 
-  async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
+  async join(
+    roomId: RoomId,
+    member: MemberInfo,
+    maxPeers: number,
+    options?: JoinOptions,
+  ): Promise<JoinOutcome> {
     const stored: StoredMember = { ...member, instance: this.instanceId };
     // Indexed first: a member may be indexed and not in the room, never the other way round.
     await this.#redis.sadd(this.#indexKey(this.instanceId), indexEntry(roomId, member.peerId));
@@ -115,6 +122,7 @@ export class RedisBroker implements Broker, FleetState {
       JSON.stringify(stored),
       maxPeers,
       this.#now(),
+      options?.createMaxPeers ?? 0,
     );
     if (result === null) {
       await this.#unindex(this.instanceId, roomId, member.peerId);
@@ -123,15 +131,34 @@ export class RedisBroker implements Broker, FleetState {
     // The id belongs to another member: its index entry (the same text, if it is ours) must stay.
     // A stale entry is harmless: repairs only ever touch members stored under their own instance.
     if (result === 'taken') return { ok: false, reason: 'id_taken' };
-    const [, createdAt, all] = result;
+    const [created, createdAt, all, cap, metadata] = result;
     await this.#redis.sadd(this.#key('rooms'), roomId);
-    return { ok: true, room: { roomId, createdAt: Number(createdAt), members: all.map(parseMember) } };
+    if (created === 1) this.#lifecycle?.roomStarted(roomId, Number(createdAt));
+    const room = { roomId, createdAt: Number(createdAt), members: all.map(parseMember) };
+    return { ok: true, room: { ...room, ...roomExtras(cap, metadata) } };
   }
 
   async leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
     const removed = await this.#leave(roomId, peerId);
     await this.#unindex(this.instanceId, roomId, peerId);
-    return removed;
+    return removed !== null;
+  }
+
+  observeRooms(lifecycle: RoomLifecycle): void {
+    this.#lifecycle = lifecycle;
+  }
+
+  async setMetadata(roomId: RoomId, metadata: string): Promise<void> {
+    await this.#redis.signalingMetadata(...this.#roomKeys(roomId), metadata, PENDING_METADATA_SECONDS);
+  }
+
+  async denyToken(jti: string, expiresAt: number): Promise<void> {
+    const ttl = Math.ceil(expiresAt - this.#now());
+    if (ttl > 0) await this.#redis.set(this.#key(`denied:${jti}`), '1', 'PX', ttl);
+  }
+
+  async isTokenDenied(jti: string): Promise<boolean> {
+    return (await this.#redis.exists(this.#key(`denied:${jti}`))) === 1;
   }
 
   async rooms(): Promise<readonly RoomSummary[]> {
@@ -155,12 +182,13 @@ export class RedisBroker implements Broker, FleetState {
 
   async room(roomId: RoomId): Promise<RoomSnapshot | null> {
     const [membersKey, metaKey] = this.#roomKeys(roomId);
-    const [members, createdAt] = await Promise.all([
+    const [members, [createdAt, cap, metadata]] = await Promise.all([
       this.#redis.hvals(membersKey),
-      this.#redis.hget(metaKey, 'created_at'),
+      this.#redis.hmget(metaKey, 'created_at', 'max_peers', 'metadata'),
     ]);
     if (members.length === 0) return null;
-    return { roomId, createdAt: Number(createdAt ?? 0), members: members.map(parseMember) };
+    const extras = roomExtras(cap ?? '', metadata ?? '');
+    return { ...extras, roomId, createdAt: Number(createdAt ?? 0), members: members.map(parseMember) };
   }
 
   async isHealthy(): Promise<boolean> {
@@ -177,7 +205,10 @@ export class RedisBroker implements Broker, FleetState {
     const index = this.#indexKey(instanceId);
     for (const entry of await this.#redis.smembers(index)) {
       const [roomId, peerId] = splitEntry(entry);
-      if (await this.#leave(roomId, peerId)) await this.publish(roomId, { kind: 'left', peerId });
+      const member = await this.#leave(roomId, peerId);
+      if (member === null) continue;
+      await this.publish(roomId, { kind: 'left', peerId });
+      this.#lifecycle?.memberReaped(roomId, member);
     }
     await this.#redis.del(index);
   }
@@ -197,7 +228,7 @@ export class RedisBroker implements Broker, FleetState {
       if (entries.length > 0) await this.#redis.sadd(index, ...entries);
       const pairs = members.flatMap((m) => [m.peerId, JSON.stringify({ ...m, instance: this.instanceId })]);
       const [membersKey, metaKey] = this.#roomKeys(roomId);
-      const [removed, added] = await this.#redis.signalingReconcile(
+      const [removed, added, started, finished] = await this.#redis.signalingReconcile(
         membersKey,
         metaKey,
         this.instanceId,
@@ -205,6 +236,8 @@ export class RedisBroker implements Broker, FleetState {
         ...pairs,
       );
       if (members.length > 0) await this.#redis.sadd(this.#key('rooms'), roomId);
+      if (started === 1) this.#lifecycle?.roomStarted(roomId, this.#now());
+      if (finished === 1) this.#lifecycle?.roomFinished(roomId);
       for (const peerId of removed) await this.publish(roomId, { kind: 'left', peerId });
       for (const peerId of added) {
         const member = members.find((m) => m.peerId === peerId);
@@ -213,7 +246,7 @@ export class RedisBroker implements Broker, FleetState {
     }
     for (const entry of stale) {
       const [roomId, peerId] = splitEntry(entry);
-      if (await this.#leave(roomId, peerId)) await this.publish(roomId, { kind: 'left', peerId });
+      if ((await this.#leave(roomId, peerId)) !== null) await this.publish(roomId, { kind: 'left', peerId });
       await this.#redis.srem(index, entry);
     }
   }
@@ -229,17 +262,21 @@ export class RedisBroker implements Broker, FleetState {
     await this.link.close();
   }
 
-  /** Removes one member; keeps the room listing in step when the room empties. */
-  async #leave(roomId: RoomId, peerId: PeerId): Promise<boolean> {
+  /**
+   * Removes one member, resolving it (null when it was not there); keeps the room listing in step
+   * when the room empties, and reports the finish when this removal emptied it.
+   */
+  async #leave(roomId: RoomId, peerId: PeerId): Promise<MemberInfo | null> {
     const [members, meta] = this.#roomKeys(roomId);
-    const [removed, emptied] = await this.#redis.signalingLeave(members, meta, peerId);
+    const [removed, emptied, json] = await this.#redis.signalingLeave(members, meta, peerId);
+    if (removed === 1 && emptied === 1) this.#lifecycle?.roomFinished(roomId);
     if (emptied === 1) {
       const rooms = this.#key('rooms');
       await this.#redis.srem(rooms, roomId);
       // A join elsewhere may have recreated the room between the script and the SREM.
       if ((await this.#redis.exists(members)) === 1) await this.#redis.sadd(rooms, roomId);
     }
-    return removed === 1;
+    return removed === 1 && json !== '' ? parseMember(json) : null;
   }
 
   async #unindex(instanceId: string, roomId: RoomId, peerId: PeerId): Promise<void> {
@@ -257,18 +294,4 @@ export class RedisBroker implements Broker, FleetState {
   #key(suffix: string): string {
     return `${this.#prefix}${suffix}`;
   }
-}
-
-function indexEntry(roomId: RoomId, peerId: PeerId): string {
-  return `${roomId} ${peerId}`;
-}
-
-function splitEntry(entry: string): [RoomId, PeerId] {
-  const space = entry.indexOf(' ');
-  return [entry.slice(0, space) as RoomId, entry.slice(space + 1)];
-}
-
-function parseMember(json: string): MemberInfo {
-  const { peerId, username, joinedAt } = JSON.parse(json) as StoredMember;
-  return { peerId, username, joinedAt };
 }

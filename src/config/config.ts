@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { jwtKeyProblem } from '../auth/jwt-key.js';
 import { dialectPath } from './dialect-paths.js';
+import { INTEGRATION_ENVIRONMENT, integrationIssues, integrationSettings } from './integration.js';
 import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
 
 /**
@@ -204,6 +205,7 @@ const ENVIRONMENT = z.object({
   PEERJS_MAX_PEERS_PER_KEY: withDefault('1000', integer(2, 10_000_000)),
   YWEBRTC_PATH: dialectPath('/y-webrtc'),
   YWEBRTC_MAX_SUBSCRIBERS_PER_TOPIC: withDefault('100', integer(2, 100_000)),
+  ...INTEGRATION_ENVIRONMENT,
 });
 
 // The variables as the server uses them; the types of `Config` come from here.
@@ -259,6 +261,7 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     /** The y-webrtc signaling WebSocket path; null: y-webrtc is off. */
     ywebrtcPath: env.YWEBRTC_PATH,
     ywebrtcMaxSubscribersPerTopic: env.YWEBRTC_MAX_SUBSCRIBERS_PER_TOPIC,
+    ...integrationSettings(env),
   }),
 );
 
@@ -290,6 +293,7 @@ export function loadConfig(env: Environment): Config {
   const previousProblem = previous.success ? jwtKeyProblem(previous.data) : undefined;
   if (previousProblem !== undefined)
     issues.push({ variable: 'JWT_SECRET_KEY_PREVIOUS', value: '<redacted>', allowed: previousProblem });
+  issues.push(...integrationIssues(env));
   if (!result.success || issues.length > 0) throw new ConfigError(issues);
   return result.data;
 }

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { ADMIN_ROUTES } from '../integration/admin-route-docs.js';
 import { ROOM_ID_PATTERN } from '../signaling/room-id.js';
 import { loginBody } from '../transport/login-routes.js';
 
-type Method = 'get' | 'post';
+type Method = 'get' | 'post' | 'put' | 'delete';
 
 /** One documented HTTP route: what it takes and answers, by status. */
 export interface RouteDoc {
@@ -246,6 +247,7 @@ export const ROUTES: readonly RouteDoc[] = [
     tag: 'static',
     responses: file('a static file'),
   },
+  ...ADMIN_ROUTES,
 ];
 
 /**

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type {
   Broker,
+  JoinOptions,
   JoinOutcome,
   LocalMembership,
   MemberInfo,
   RoomEvent,
   RoomEventListener,
+  RoomLifecycle,
   RoomSnapshot,
   RoomSummary,
 } from '../signaling/broker.js';
@@ -83,8 +85,13 @@ export class InstrumentedBroker implements Broker {
     return sent.then(() => this.#observer.publish((performance.now() - started) / 1000));
   }
 
-  async join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome> {
-    const outcome = await this.#timed('join', () => this.#inner.join(roomId, member, maxPeers));
+  async join(
+    roomId: RoomId,
+    member: MemberInfo,
+    maxPeers: number,
+    options?: JoinOptions,
+  ): Promise<JoinOutcome> {
+    const outcome = await this.#timed('join', () => this.#inner.join(roomId, member, maxPeers, options));
     if (outcome.ok) {
       this.#negotiations.joined(roomId, member.peerId);
       this.#observer.joined(outcome.room.members.length);
@@ -115,6 +122,22 @@ export class InstrumentedBroker implements Broker {
 
   bindLocalMembership(source: LocalMembership): void {
     this.#inner.bindLocalMembership(source);
+  }
+
+  observeRooms(lifecycle: RoomLifecycle): void {
+    this.#inner.observeRooms(lifecycle);
+  }
+
+  setMetadata(roomId: RoomId, metadata: string): Promise<void> {
+    return this.#timed('set_metadata', () => this.#inner.setMetadata(roomId, metadata));
+  }
+
+  denyToken(jti: string, expiresAt: number): Promise<void> {
+    return this.#timed('deny_token', () => this.#inner.denyToken(jti, expiresAt));
+  }
+
+  isTokenDenied(jti: string): Promise<boolean> {
+    return this.#timed('token_denied', () => this.#inner.isTokenDenied(jti));
   }
 
   close(): Promise<void> {

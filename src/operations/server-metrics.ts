@@ -42,6 +42,7 @@ const SECURITY_EVENT_KINDS: readonly SecurityEventKind[] = [
   'invalid_room',
   'message_too_large',
   'slow_consumer',
+  'join_refused',
 ];
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 const NEGOTIATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60];

@@ -12,7 +12,11 @@ export type SecurityEventKind =
   | 'invalid_message'
   | 'invalid_room'
   | 'message_too_large'
-  | 'slow_consumer';
+  | 'slow_consumer'
+  /** A join refused by the token's `rooms`/`scope` or by the join hook (4403). */
+  | 'join_refused'
+  /** An Admin API action (kick, close, message, metadata, revoke), with the acting user. */
+  | 'admin_action';
 
 /** Context of one event; never a token or a password. */
 export interface SecurityEventFields {

@@ -21,6 +21,28 @@ export interface RoomSnapshot {
   readonly roomId: RoomId;
   readonly createdAt: number;
   readonly members: readonly MemberInfo[];
+  /** The room's own cap, set by the join that created it (a token's `max_peers`); absent: the global one. */
+  readonly maxPeers?: number;
+  /** Text an admin attached to the room (`PUT /api/rooms/{room_id}/metadata`), shown in `joined`. */
+  readonly metadata?: string;
+}
+
+/** How a join may shape the room it creates. */
+export interface JoinOptions {
+  /** Cap of the room if this join creates it; later joins see the lower of it and their own cap. */
+  readonly createMaxPeers?: number;
+}
+
+/**
+ * A room's life as the broker decides it, atomically across the fleet: each start and finish is
+ * reported once, on the instance whose join or leave caused it (the reaper's, for a crashed
+ * instance's members). Callbacks must not throw and must not block (they only enqueue).
+ */
+export interface RoomLifecycle {
+  roomStarted(roomId: RoomId, createdAt: number): void;
+  roomFinished(roomId: RoomId): void;
+  /** A crashed instance's member was removed by this instance (its socket is gone unseen). */
+  memberReaped(roomId: RoomId, member: MemberInfo): void;
 }
 
 /**
@@ -38,7 +60,13 @@ export type JoinOutcome =
 export type RoomEvent =
   | { readonly kind: 'joined'; readonly member: MemberInfo }
   | { readonly kind: 'left'; readonly peerId: PeerId }
-  | { readonly kind: 'relay'; readonly from: PeerId; readonly to?: PeerId; readonly payload: EncodedRelay };
+  | { readonly kind: 'relay'; readonly from: PeerId; readonly to?: PeerId; readonly payload: EncodedRelay }
+  /** Admin API: the instance holding `peerId` closes it with 4410 and `reason`. */
+  | { readonly kind: 'kick'; readonly peerId: PeerId; readonly reason: string }
+  /** Admin API: every instance closes its peers of the room with 4410 and `reason`. */
+  | { readonly kind: 'close'; readonly reason: string }
+  /** Admin API: `{type:"server", payload}` to `to`, or to every peer of the room. */
+  | { readonly kind: 'server'; readonly to?: PeerId; readonly payload: unknown };
 
 export type RoomEventListener = (event: RoomEvent) => void;
 
@@ -71,9 +99,10 @@ export interface Broker {
   publish(roomId: RoomId, event: RoomEvent): void | Promise<void>;
   /**
    * Adds a member unless its peer id is already in the room (`id_taken`, checked first) or the room
-   * already has `maxPeers`; both checks and the add are one atomic step. Creates the room on first join.
+   * already has `maxPeers` (or the lower cap the room was created with); the checks and the add are
+   * one atomic step. Creates the room on first join.
    */
-  join(roomId: RoomId, member: MemberInfo, maxPeers: number): Promise<JoinOutcome>;
+  join(roomId: RoomId, member: MemberInfo, maxPeers: number, options?: JoinOptions): Promise<JoinOutcome>;
   /** Removes a member; resolves true when it was there. Deletes the room when it becomes empty. */
   leave(roomId: RoomId, peerId: PeerId): Promise<boolean>;
   rooms(): Promise<readonly RoomSummary[]>;
@@ -87,5 +116,16 @@ export interface Broker {
    * members after an outage and then calls `resync`; an in-process broker has nothing to repair.
    */
   bindLocalMembership(source: LocalMembership): void;
+  /** Where room starts and finishes (and reaped members) are reported; one observer, set once. */
+  observeRooms(lifecycle: RoomLifecycle): void;
+  /**
+   * Attaches `metadata` to the room, active or not yet started; it lasts until the room finishes
+   * (a room that never starts forgets it after a day).
+   */
+  setMetadata(roomId: RoomId, metadata: string): Promise<void>;
+  /** Refuses the token `jti` fleet-wide until `expiresAt` (ms since the epoch), when it expires anyway. */
+  denyToken(jti: string, expiresAt: number): Promise<void>;
+  /** True when `jti` is on the deny list. */
+  isTokenDenied(jti: string): Promise<boolean>;
   close(): Promise<void>;
 }

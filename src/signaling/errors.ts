@@ -23,8 +23,11 @@ export const CloseCode = {
   TryAgainLater: 1013,
   InvalidRoom: 4400,
   Unauthorized: 4401,
+  /** Origin not allowed, or the token or the join hook does not allow this room. */
   OriginRejected: 4403,
   RoomFull: 4409,
+  /** Removed by the application: an admin kicked the peer or closed its room (Admin API). */
+  Kicked: 4410,
   RateLimited: 4429,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];

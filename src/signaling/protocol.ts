@@ -93,12 +93,16 @@ export type ServerMessage =
       readonly peers: readonly PeerId[];
       /** The same peers with their usernames (null for anonymous peers), in the same order. */
       readonly peer_info: readonly PeerInfo[];
+      /** Text an admin attached to the room, when there is some. */
+      readonly metadata?: string;
     }
   | { readonly type: 'peer_joined'; readonly peer_id: PeerId; readonly username?: string }
   | { readonly type: 'peer_left'; readonly peer_id: PeerId }
   | { readonly type: 'pong'; readonly ts?: number | string }
   | { readonly type: 'auth_ok'; readonly expires_in: number }
   | { readonly type: 'error'; readonly code: ErrorCode; readonly message: string }
+  /** From the application's backend (Admin API), never from a peer. */
+  | { readonly type: 'server'; readonly payload: unknown }
   | RelayedMessage;
 
 /**

@@ -16,6 +16,7 @@ export const SERVER_MESSAGE_SCHEMAS = {
       room_id: z.string(),
       peer_id: peerId,
       peers: z.array(peerId).describe('the other peers already in the room'),
+      metadata: z.string().optional().describe('text an admin attached to the room'),
     })
     .describe('First message after a successful join.'),
   peer_joined: z
@@ -37,6 +38,9 @@ export const SERVER_MESSAGE_SCHEMAS = {
       message: z.string(),
     })
     .describe('A message was refused; the connection stays open unless a close follows.'),
+  server: z
+    .object({ type: z.literal('server'), payload: z.unknown() })
+    .describe('A message from the application backend (POST /api/rooms/{room_id}/messages).'),
   offer: CLIENT_MESSAGE_SCHEMAS.offer.extend(from).describe('A relayed offer.'),
   answer: CLIENT_MESSAGE_SCHEMAS.answer.extend(from).describe('A relayed answer.'),
   ice_candidate: CLIENT_MESSAGE_SCHEMAS.ice_candidate.extend(from).describe('A relayed ICE candidate.'),
@@ -51,6 +55,7 @@ const coversEveryType: Record<ServerMessage['type'], true> & Record<SchemaTypes,
   pong: true,
   auth_ok: true,
   error: true,
+  server: true,
   offer: true,
   answer: true,
   ice_candidate: true,

@@ -1,9 +1,10 @@
-import type { Broker, LocalMembership, MemberInfo, RoomEvent } from './broker.js';
-import { ErrorCode } from './errors.js';
+import type { Broker, JoinOptions, LocalMembership, MemberInfo, RoomEvent } from './broker.js';
+import { CloseCode, ErrorCode } from './errors.js';
 import type { Peer } from './peer.js';
 import type { ClientMessage, EncodedRelay, PeerId, RelayableMessage } from './protocol.js';
 import { encodeRelay, relaySuffix } from './protocol.js';
 import type { RoomId } from './room-id.js';
+import type { LeaveReason, RoomObserver } from './room-observer.js';
 
 /** What the hub needs from its surroundings; time is passed in so tests control it. */
 export interface SignalingHubDeps {
@@ -12,6 +13,8 @@ export interface SignalingHubDeps {
   readonly now: () => number;
   /** Called when the broker fails during a join, leave or relay; the hub itself never throws on it. */
   readonly onBrokerError?: (error: unknown, context: string) => void;
+  /** Told of every join and leave through this instance (webhooks). */
+  readonly observer?: RoomObserver;
   /**
    * Called once for each message the hub accepted for relay, before it is published; must not throw
    * and should only count (it runs on the hot path).
@@ -22,6 +25,11 @@ export interface SignalingHubDeps {
     to: PeerId | undefined,
     type: RelayableMessage['type'],
   ) => void;
+}
+
+/** How one join is bounded: the room cap to apply (default `maxPeersPerRoom`) and the broker's options. */
+export interface HubJoinOptions extends JoinOptions {
+  readonly maxPeers?: number;
 }
 
 /** Result of `SignalingHub.join`. */
@@ -57,6 +65,8 @@ export class SignalingHub implements LocalMembership {
   readonly #suffixes = new WeakMap<Peer, Uint8Array>();
   /** Each local peer's own member record, as the broker was given it. */
   readonly #records = new WeakMap<Peer, MemberInfo>();
+  /** Peers closed by a kick or a room close: their leave is `kicked` whatever code the client echoes. */
+  readonly #kicked = new WeakSet<Peer>();
   #localPeerCount = 0;
 
   constructor(deps: SignalingHubDeps) {
@@ -78,16 +88,18 @@ export class SignalingHub implements LocalMembership {
    * Adds `peer` to the room. On success the peer has been sent `joined` and everyone else is told
    * `peer_joined`. On failure the caller closes the connection: nothing was sent for a full room;
    * when the broker fails after `joined` went out, the membership is rolled back before returning.
-   * `maxPeers` overrides `MAX_CONNECTIONS_PER_ROOM` for rooms of other dialects (PeerJS keys, topics).
+   * `maxPeers` overrides `MAX_CONNECTIONS_PER_ROOM` for rooms of other dialects (PeerJS keys, topics);
+   * `createMaxPeers` caps a room this join creates (a token's `max_peers`).
    */
-  async join(roomId: RoomId, peer: Peer, maxPeers = this.#deps.maxPeersPerRoom): Promise<JoinResult> {
+  async join(roomId: RoomId, peer: Peer, options: HubJoinOptions = {}): Promise<JoinResult> {
+    const { maxPeers = this.#deps.maxPeersPerRoom, ...brokerOptions } = options;
     const room = this.#localRoom(roomId);
     room.pendingJoins += 1;
     const member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
     let inBroker = false;
     try {
       await room.ready;
-      const outcome = await this.#deps.broker.join(roomId, member, maxPeers);
+      const outcome = await this.#deps.broker.join(roomId, member, maxPeers, brokerOptions);
       if (!outcome.ok) return { ok: false, reason: outcome.reason };
       inBroker = true;
       // The new peer itself enters `members` with its own `joined` event, which tells the local others.
@@ -103,8 +115,10 @@ export class SignalingHub implements LocalMembership {
         peer_id: peer.id,
         peers: others.map((m) => m.peerId),
         peer_info: others.map((m) => ({ peer_id: m.peerId, username: m.username })),
+        ...(outcome.room.metadata !== undefined ? { metadata: outcome.room.metadata } : {}),
       });
       await this.#deps.broker.publish(roomId, { kind: 'joined', member });
+      this.#deps.observer?.peerJoined(roomId, member);
       return { ok: true };
     } catch (error) {
       this.#deps.onBrokerError?.(error, 'join');
@@ -120,11 +134,13 @@ export class SignalingHub implements LocalMembership {
   }
 
   /** Removes `peer` (closed, dropped or timed out) and tells the others `peer_left`. Idempotent. */
-  async leave(roomId: RoomId, peer: Peer): Promise<void> {
+  async leave(roomId: RoomId, peer: Peer, reason: LeaveReason = 'left'): Promise<void> {
     const room = this.#rooms.get(roomId);
     if (!room || room.peers.get(peer.id) !== peer) return;
     room.peers.delete(peer.id);
     this.#localPeerCount -= 1;
+    const record = this.#records.get(peer);
+    if (record) this.#deps.observer?.peerLeft(roomId, record, this.#kicked.has(peer) ? 'kicked' : reason);
     try {
       const wasMember = await this.#deps.broker.leave(roomId, peer.id);
       if (wasMember) await this.#deps.broker.publish(roomId, { kind: 'left', peerId: peer.id });
@@ -277,6 +293,20 @@ export class SignalingHub implements LocalMembership {
         if (!known) return;
         for (const [id, peer] of room.peers)
           if (id !== event.peerId) peer.send({ type: 'peer_left', peer_id: event.peerId });
+        return;
+      }
+      case 'kick':
+      case 'close':
+        for (const peer of room.peers.values()) {
+          if (event.kind === 'kick' && peer.id !== event.peerId) continue;
+          this.#kicked.add(peer);
+          peer.close(CloseCode.Kicked, event.reason);
+        }
+        return;
+      case 'server': {
+        const message = { type: 'server', payload: event.payload } as const;
+        if (event.to !== undefined) room.peers.get(event.to)?.send(message);
+        else for (const peer of room.peers.values()) peer.send(message);
         return;
       }
     }

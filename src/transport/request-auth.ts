@@ -27,13 +27,10 @@ export async function authenticateRequest(
   const client = deps.addresses.fromRequest(request.raw);
   const retryAfter = await deps.guard.blockedFor(client, `${request.method} ${request.routeOptions.url}`);
   if (retryAfter !== null) {
-    await reply
-      .code(429)
-      .header('Retry-After', String(retryAfter))
-      .send({
-        detail:
-          'too many failed authentication attempts; try again later (an operator can lift the block: npm run users -- unblock <address>)',
-      });
+    await reply.code(429).header('Retry-After', String(retryAfter)).send({
+      detail:
+        'too many failed authentication attempts; try again later (an operator can lift the block: npm run users -- unblock <address>)',
+    });
     return null;
   }
   const access = await deps.access.verifyAccess(bearerToken(request.headers.authorization));

@@ -118,6 +118,66 @@ export function describeBroker(name: string, factory: () => Promise<Broker>): vo
       await stopA();
     });
 
+    test('reports each room start and finish once, even when joins and leaves race', async () => {
+      const started: string[] = [];
+      const finished: string[] = [];
+      broker.observeRooms({
+        roomStarted: (roomId) => started.push(roomId),
+        roomFinished: (roomId) => finished.push(roomId),
+        memberReaped: () => {},
+      });
+      const room = newRoom();
+      await Promise.all(Array.from({ length: 6 }, (_, i) => broker.join(room, member(`r${i}`), 10)));
+      await Promise.all(Array.from({ length: 6 }, (_, i) => broker.leave(room, `r${i}`)));
+      await broker.leave(room, 'r0');
+      assert.deepEqual(started, [room]);
+      assert.deepEqual(finished, [room]);
+    });
+
+    test('a room keeps the lower cap it was created with, and its metadata until it finishes', async () => {
+      const room = newRoom();
+      await broker.setMetadata(room, 'before the start');
+      const first = await broker.join(room, member('a'), 10, { createMaxPeers: 2 });
+      assert.ok(first.ok);
+      assert.equal(first.room.maxPeers, 2);
+      assert.equal(first.room.metadata, 'before the start');
+      await broker.setMetadata(room, 'changed');
+      assert.equal((await broker.join(room, member('b'), 10, { createMaxPeers: 9 })).ok, true);
+      const third = await broker.join(room, member('c'), 10);
+      assert.ok(!third.ok && third.reason === 'room_full');
+      assert.equal((await broker.room(room))?.metadata, 'changed');
+      await broker.leave(room, 'a');
+      await broker.leave(room, 'b');
+      const again = await broker.join(room, member('d'), 10);
+      assert.ok(again.ok);
+      assert.equal(again.room.metadata, undefined);
+      assert.equal(again.room.maxPeers, undefined);
+    });
+
+    test('denied token ids are refused until they expire', async () => {
+      const jti = `${prefix}-jti`;
+      assert.equal(await broker.isTokenDenied(jti), false);
+      await broker.denyToken(jti, Date.now() + 60_000);
+      assert.equal(await broker.isTokenDenied(jti), true);
+      await broker.denyToken(`${jti}-old`, Date.now() - 1000);
+      assert.equal(await broker.isTokenDenied(`${jti}-old`), false);
+    });
+
+    test('carries kick, close and server events like any other', async () => {
+      const room = newRoom();
+      const got: RoomEvent[] = [];
+      const stop = await broker.subscribe(room, (e) => got.push(e));
+      const sent: RoomEvent[] = [
+        { kind: 'kick', peerId: 'p', reason: 'bye' },
+        { kind: 'server', to: 'p', payload: { n: [1, 'x'] } },
+        { kind: 'close', reason: 'done' },
+      ];
+      for (const event of sent) await broker.publish(room, event);
+      await waitFor(() => got.length === 3);
+      assert.deepEqual(got, sent);
+      await stop();
+    });
+
     test('is healthy while open', async () => {
       assert.equal(await broker.isHealthy(), true);
     });

@@ -27,8 +27,11 @@ describe('SignalingHub for other dialects', () => {
   test('a per-join maxPeers replaces MAX_CONNECTIONS_PER_ROOM', async () => {
     const [one] = fleetOfTwo();
     for (const id of ['a', 'b', 'c'])
-      assert.deepEqual(await one.join(room, new FakePeer(id), 3), { ok: true });
-    assert.deepEqual(await one.join(room, new FakePeer('d'), 3), { ok: false, reason: 'room_full' });
+      assert.deepEqual(await one.join(room, new FakePeer(id), { maxPeers: 3 }), { ok: true });
+    assert.deepEqual(await one.join(room, new FakePeer('d'), { maxPeers: 3 }), {
+      ok: false,
+      reason: 'room_full',
+    });
   });
 
   test('relayEncoded carries a dialect’s own frame as is, to one peer or to all but `from`, across hubs', async () => {

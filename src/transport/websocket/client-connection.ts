@@ -1,4 +1,5 @@
 import { WebSocket } from 'ws';
+import type { AccessClaims } from '../../auth/tokens.js';
 import type { ClientAddress } from '../../security/client-address.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { closeReason } from '../../signaling/errors.js';
@@ -24,6 +25,10 @@ export class ClientConnection {
   tokenExpiresAt: number | null = null;
   /** The token's `iat` (seconds), or null without a token: a later password change revokes it. */
   tokenIssuedAt: number | null = null;
+  /** The verified token's claims (room limits, for the join gate), or null without a token. */
+  claims: AccessClaims | null = null;
+  /** Set by the liveness monitor before it terminates a silent connection. */
+  timedOut = false;
   /** For log lines and security events once the dialect knows them. */
   room: string | undefined;
   peerId: string | undefined;

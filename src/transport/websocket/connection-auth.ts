@@ -46,6 +46,7 @@ export class ConnectionAuth {
       connection.username = access.claims.sub;
       connection.tokenExpiresAt = access.expiresAt;
       connection.tokenIssuedAt = access.claims.iat;
+      connection.claims = access.claims;
       return true;
     }
     if (!this.#deps.requireAuth) return true;
@@ -81,6 +82,9 @@ export class ConnectionAuth {
   revokedReason(connection: ClientConnection): string | null {
     if (!this.#deps.requireAuth || connection.username === null || connection.tokenIssuedAt === null)
       return null;
+    // A backend-minted token's user is the application's, not the users file's: its revocation is
+    // the deny list (`POST /api/tokens/revoke`), never a users-file change.
+    if (connection.claims?.limits?.scope) return null;
     const refusal = this.#deps.access.stillValid(connection.username, connection.tokenIssuedAt);
     return refusal === null ? null : AccessVerifier.detail(refusal);
   }

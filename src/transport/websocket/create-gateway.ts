@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { AccessVerifier } from '../../auth/access.js';
 import type { Config } from '../../config/config.js';
+import type { JoinGate } from '../../integration/join-gate.js';
 import type { AuthGuard } from '../../security/auth-guard.js';
 import type { ClientAddressResolver } from '../../security/client-address.js';
 import type { HostCheck } from '../../security/host-check.js';
@@ -31,6 +32,8 @@ export interface GatewayParts {
   readonly now: () => number;
   readonly randomId: () => string;
   readonly traffic?: TrafficCounters;
+  /** Token room limits and the backend's join hook, asked before each native join. */
+  readonly gate?: JoinGate;
 }
 
 /**
@@ -50,7 +53,7 @@ export function createWebSocketGateway(config: Config, parts: GatewayParts): Web
     config,
     secure: config.requireHttps,
     dialects: [
-      new SignalingDialect({ hub, auth, events, log, randomId }),
+      new SignalingDialect({ hub, auth, events, log, randomId, ...(parts.gate ? { gate: parts.gate } : {}) }),
       ...compatDialects(config, { hub, events, log, randomId }),
     ],
     admission: new UpgradeAdmission({

@@ -62,6 +62,7 @@ export class LivenessMonitor {
       const idle = now - c.lastSeen;
       if (idle >= this.#timeoutMs) {
         this.#deps.log.info({ ip: c.client.ip, room: c.room, peer: c.peerId }, 'connection timed out');
+        c.timedOut = true;
         c.terminate();
       } else if (idle >= this.#timeoutMs / 2 && !c.pingOutstanding) {
         c.pingOutstanding = true;

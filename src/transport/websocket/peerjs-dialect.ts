@@ -109,7 +109,7 @@ export class PeerjsDialect implements Dialect {
       id,
       claim,
     );
-    let result = await hub.join(roomId, session.peer, config.peerjsMaxPeersPerKey);
+    let result = await hub.join(roomId, session.peer, { maxPeers: config.peerjsMaxPeersPerKey });
     if (!result.ok && result.reason === 'id_taken')
       result = await this.#takeBack(connection, roomId, session, claim);
     if (!result.ok) {
@@ -153,7 +153,7 @@ export class PeerjsDialect implements Dialect {
     const deadline = Date.now() + TAKEOVER_WAIT_MS;
     for (;;) {
       await delay(TAKEOVER_POLL_MS);
-      const result = await hub.join(roomId, session.peer, config.peerjsMaxPeersPerKey);
+      const result = await hub.join(roomId, session.peer, { maxPeers: config.peerjsMaxPeersPerKey });
       if (result.ok || result.reason !== 'id_taken' || !connection.isOpen || Date.now() >= deadline)
         return result;
     }

@@ -2,11 +2,13 @@ import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import type { RawData } from 'ws';
 import { bearerToken } from '../../auth/tokens.js';
+import type { JoinGate } from '../../integration/join-gate.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { CloseCode, ErrorCode } from '../../signaling/errors.js';
 import type { Peer } from '../../signaling/peer.js';
 import { type AuthMessage, parseClientMessage } from '../../signaling/protocol.js';
 import { parseRoomId, type RoomId } from '../../signaling/room-id.js';
+import { leaveReasonOf } from '../../signaling/room-observer.js';
 import type { SignalingHub } from '../../signaling/signaling-hub.js';
 import type { ClientConnection } from './client-connection.js';
 import type { ConnectionAuth } from './connection-auth.js';
@@ -20,6 +22,8 @@ export interface SignalingDialectDeps {
   readonly events: SecurityEvents;
   readonly log: Logger;
   readonly randomId: () => string;
+  /** The application's say over joins (token room limits, join hook); absent: every join goes on. */
+  readonly gate?: JoinGate;
 }
 
 /**
@@ -76,7 +80,13 @@ export class SignalingDialect implements Dialect {
     connection.room = roomId;
     const peer = peerOf(connection, this.#deps.randomId());
     connection.peerId = peer.id;
-    const result = await hub.join(roomId, peer);
+    const admission = this.#deps.gate ? await this.#deps.gate.admit(connection, roomId, peer.id) : null;
+    if (admission && !admission.ok) {
+      connection.close(admission.code, admission.reason);
+      return null;
+    }
+    if (!connection.isOpen) return null;
+    const result = await hub.join(roomId, peer, admission?.options);
     if (!result.ok) {
       if (result.reason === 'room_full') {
         events.emit('room_full', { ip: connection.client.ip, user: connection.username, room: roomId });
@@ -149,7 +159,7 @@ class SignalingSession implements DialectSession {
       { ip: c.client.ip, user: c.username, room: this.#roomId, peer: this.#peer.id, code },
       'peer left',
     );
-    void this.#deps.hub.leave(this.#roomId, this.#peer);
+    void this.#deps.hub.leave(this.#roomId, this.#peer, leaveReasonOf(code, c.timedOut));
   }
 
   #refuse(code: ErrorCode, message: string): void {

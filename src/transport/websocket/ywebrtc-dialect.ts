@@ -157,17 +157,19 @@ class YwebrtcSession implements DialectSession {
       sendEncoded: (payload) => this.#deliver(roomId, payload),
       close: (code, reason) => connection.close(code, reason),
     };
-    const joined = hub.join(roomId, peer, config.ywebrtcMaxSubscribersPerTopic).then((result) => {
-      if (result.ok) return true;
-      if (this.#topics.get(topic)?.peer === peer) this.#topics.delete(topic);
-      if (result.reason === 'room_full') {
-        this.#deps.events.emit('room_full', { ...connection.eventFields(), room: roomId });
-        this.#send(errorFrame(ErrorCode.TopicFull, `topic ${JSON.stringify(topic.slice(0, 64))} is full`));
-      } else {
-        this.#send(errorFrame(ErrorCode.Unavailable, 'topics unavailable, subscribe again later'));
-      }
-      return false;
-    });
+    const joined = hub
+      .join(roomId, peer, { maxPeers: config.ywebrtcMaxSubscribersPerTopic })
+      .then((result) => {
+        if (result.ok) return true;
+        if (this.#topics.get(topic)?.peer === peer) this.#topics.delete(topic);
+        if (result.reason === 'room_full') {
+          this.#deps.events.emit('room_full', { ...connection.eventFields(), room: roomId });
+          this.#send(errorFrame(ErrorCode.TopicFull, `topic ${JSON.stringify(topic.slice(0, 64))} is full`));
+        } else {
+          this.#send(errorFrame(ErrorCode.Unavailable, 'topics unavailable, subscribe again later'));
+        }
+        return false;
+      });
     this.#topics.set(topic, { roomId, peer, joined });
   }
 
