@@ -3,6 +3,16 @@ import { jwtKeyProblem } from '../auth/jwt-key.js';
 import { dialectPath } from './dialect-paths.js';
 import { INTEGRATION_ENVIRONMENT, integrationIssues, integrationSettings } from './integration.js';
 import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
+import {
+  booleanText,
+  iceServersText,
+  integer,
+  isOrigin,
+  originText,
+  secretText,
+  trustProxyText,
+  withDefault,
+} from './value-parsers.js';
 
 /**
  * How `X-Forwarded-For` is trusted: never, by hop count, or only from listed proxy addresses.
@@ -46,102 +56,6 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const DEFAULT_ICE_SERVERS: readonly IceServer[] = [{ urls: 'stun:stun.l.google.com:19302' }];
-
-const booleanText = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'].includes(v), {
-    message: 'expected true or false',
-  })
-  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
-
-function integer(min: number, max: number) {
-  return z
-    .string()
-    .trim()
-    .regex(/^\d+$/, { message: `expected a whole number from ${min} to ${max}` })
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { message: `expected a whole number from ${min} to ${max}` });
-}
-
-const originText = z
-  .string()
-  .transform((v) =>
-    v
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
-  )
-  .refine((list) => list.every(isOrigin), {
-    message: 'expected comma-separated origins like https://app.example.com (scheme://host[:port], no path)',
-  })
-  .transform((list) => list.map((o) => new URL(o).origin));
-
-function isOrigin(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return (
-      (url.protocol === 'http:' || url.protocol === 'https:') &&
-      url.pathname === '/' &&
-      url.search === '' &&
-      url.hash === '' &&
-      url.username === '' &&
-      !value.replace(/\/$/, '').includes('/', url.protocol.length + 2)
-    );
-  } catch {
-    return false;
-  }
-}
-
-const trustProxyText = z.string().transform((value, ctx): TrustProxy => {
-  const v = value.trim();
-  const lower = v.toLowerCase();
-  if (['false', '0', 'no', 'off', ''].includes(lower)) return { kind: 'none' };
-  if (['true', 'yes', 'on'].includes(lower)) return { kind: 'hops', hops: 1 };
-  if (/^\d+$/.test(v)) return { kind: 'hops', hops: Number(v) };
-  const addresses = v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (addresses.every((a) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(a))) return { kind: 'addresses', addresses };
-  ctx.addIssue({
-    code: 'custom',
-    message: 'expected true, false, a hop count, or comma-separated proxy IPs/CIDRs',
-  });
-  return z.NEVER;
-});
-
-const iceServersText = z.string().transform((value, ctx): readonly IceServer[] => {
-  const iceServer = z.object({
-    urls: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
-    username: z.string().optional(),
-    credential: z.string().optional(),
-  });
-  try {
-    const parsed = z.array(iceServer).safeParse(JSON.parse(value));
-    if (parsed.success) return parsed.data;
-  } catch {
-    // reported below
-  }
-  ctx.addIssue({
-    code: 'custom',
-    message: 'expected a JSON array like [{"urls":"stun:stun.example.org:3478"}]',
-  });
-  return z.NEVER;
-});
-
-const secretText = z.string().min(1, { message: 'must not be empty when set' });
-
-// An unset or empty variable takes `fallback`, written as a user would write it, and goes through
-// the same parser as a set value.
-function withDefault<T extends z.ZodType<unknown, string>>(fallback: string, schema: T) {
-  return z
-    .string()
-    .optional()
-    .transform((text) => (text === undefined || text === '' ? fallback : text))
-    .pipe(schema);
-}
 
 // Each environment variable the server reads, in documentation order, with its default and parser.
 // A variable without a default is optional: unset, it is undefined; set, even to '', it is parsed.

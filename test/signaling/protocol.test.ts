@@ -2,12 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { closeReason } from '../../src/signaling/errors.js';
-import {
-  clientMessageSchema,
-  encodeRelay,
-  parseClientMessage,
-  relayedCopy,
-} from '../../src/signaling/protocol.js';
+import { clientMessageSchema, parseClientMessage } from '../../src/signaling/protocol.js';
+import { encodeRelay, relayedCopy } from '../../src/signaling/relay-encoding.js';
 import { parseRoomId } from '../../src/signaling/room-id.js';
 
 describe('parseClientMessage', () => {
