@@ -87,6 +87,14 @@ class YwebrtcSession implements DialectSession {
   /** The `from` of this connection's publishes: no subscription's id, so every subscriber gets them. */
   readonly #tag: string;
   readonly #topics = new Map<string, Subscription>();
+  /**
+   * Publishes held while a subscription of this connection is still joining, in order. A y-webrtc
+   * client publishes its `announce` right behind its `subscribe`: the answers it provokes must find
+   * this instance listening to the topic already, or they are lost (a fleet's subscribe is a Redis
+   * round trip) and the two browsers never connect.
+   */
+  #held: Array<() => void> | null = null;
+  #joining = 0;
 
   constructor(deps: YwebrtcDialectDeps, connection: ClientConnection, tag: string) {
     this.#deps = deps;
@@ -110,13 +118,17 @@ class YwebrtcSession implements DialectSession {
       case 'unsubscribe':
         for (const topic of frame.topics) this.#unsubscribe(topic);
         return;
-      case 'publish':
-        this.#deps.hub.relayEncoded(
-          dialectRoomId('y-webrtc', frame.topic),
-          this.#tag,
-          publishFrame(frame.topic, frame.data),
-        );
+      case 'publish': {
+        const publish = () =>
+          this.#deps.hub.relayEncoded(
+            dialectRoomId('y-webrtc', frame.topic),
+            this.#tag,
+            publishFrame(frame.topic, frame.data),
+          );
+        if (this.#held !== null) this.#held.push(publish);
+        else publish();
         return;
+      }
       case 'ping':
         this.#connection.send(PONG_FRAME);
         return;
@@ -171,6 +183,16 @@ class YwebrtcSession implements DialectSession {
         return false;
       });
     this.#topics.set(topic, { roomId, peer, joined });
+    this.#joining += 1;
+    this.#held ??= [];
+    const settled = () => {
+      this.#joining -= 1;
+      if (this.#joining > 0 || this.#held === null) return;
+      const held = this.#held;
+      this.#held = null;
+      for (const publish of held) publish();
+    };
+    void joined.then(settled, settled);
   }
 
   #unsubscribe(topic: string): void {
