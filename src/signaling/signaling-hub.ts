@@ -1,4 +1,4 @@
-import type { Broker, JoinOptions, LocalMembership, MemberInfo, RoomEvent } from './broker.js';
+import type { LocalMembership, MemberInfo, RoomEvent } from './broker.js';
 import { CloseCode, ErrorCode } from './errors.js';
 import type { Peer } from './peer.js';
 import type { ClientMessage, EncodedRelay, PeerId, RelayableMessage } from './protocol.js';

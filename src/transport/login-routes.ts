@@ -73,11 +73,12 @@ export function registerLoginRoutes(app: FastifyInstance, deps: LoginRouteDeps):
           return refuse(reply, 503, 1, 'too many logins in progress; try again shortly');
         user = deps.users.find(username);
         const checkStarted = performance.now();
-        // A password under the minimum length never logs in, even one stored before the rule; it is
-        // an ordinary failure (401, counted), and its shortness is no secret worth hashing for.
+        // A password under the minimum length never logs in, even one stored before the rule: an
+        // ordinary failure (401, counted) after the same hashing work, so the login limits and the
+        // timing are those of any wrong password.
         const valid =
           [...password].length < MIN_PASSWORD_CHARS
-            ? false
+            ? await verifyDummyPassword(password)
             : user && !user.disabled
               ? await verifyPassword(user.passwordHash, password)
               : await verifyDummyPassword(password);
