@@ -3,7 +3,7 @@ import { type App, buildApp } from './app.js';
 import { prepareResources, StartupError } from './bootstrap.js';
 import { BrokerUnavailableError } from './cluster/create-cluster.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
-import { readEnvironment } from './config/environment.js';
+import { readEnvironment, unknownDotenvVariables } from './config/environment.js';
 import { disableAllocationSitePretenuring } from './gc-policy.js';
 import { listenUrls } from './listen-urls.js';
 import { createLogger } from './logger.js';
@@ -27,6 +27,14 @@ async function main(): Promise<void> {
   }
   const root = createLogger(config, { tty: process.stdout.isTTY === true });
   const log = cluster.isWorker ? root.child({ pid: process.pid }) : root;
+  const unknown = unknownDotenvVariables();
+  if (unknown.length > 0 && cluster.isPrimary)
+    log.warn(
+      { variables: unknown.map((u) => u.name) },
+      `.env sets variables the server does not read: ${unknown
+        .map((u) => (u.suggestion ? `${u.name} (did you mean ${u.suggestion}?)` : u.name))
+        .join(', ')}; see README "Configuration"`,
+    );
   let app: App;
   try {
     const resources = await prepareResources(config, log);

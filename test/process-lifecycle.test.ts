@@ -88,4 +88,29 @@ describe('server process', () => {
       await good.exited;
     }
   });
+
+  test('warns about variables in .env it does not read, suggesting the name a typo meant', async () => {
+    const { mkdtemp } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'signaling-env-'));
+    await writeFile(
+      join(dir, '.env'),
+      'REQUIRE_HTTPS=false\nREQUIRE_AUTH=false\nRATE_LIMIT_PER_MINIT=5\nMY_APP_SETTING=1\n',
+    );
+    const server = await spawnServer({ DEBUG: 'false' }, dir);
+    try {
+      await server.ready;
+      const warning = server
+        .stdout()
+        .split('\n')
+        .find((line) => line.includes('.env sets variables'));
+      assert.ok(warning, server.stdout());
+      assert.match(warning, /RATE_LIMIT_PER_MINIT \(did you mean RATE_LIMIT_PER_MINUTE\?\)/);
+      assert.match(warning, /MY_APP_SETTING/);
+      assert.doesNotMatch(warning, /REQUIRE_HTTPS/);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+  });
 });
