@@ -17,23 +17,7 @@ const PLACEHOLDER = 'your-secret-key-here';
 // Long enough for the 32-byte rule, so only the placeholder check can refuse it.
 const LONG_PLACEHOLDER = 'your-secret-key-change-this-in-production';
 
-/** A production (DEBUG=false) secure configuration with every file in `dir`. */
-function productionConfig(dir: string, env: Record<string, string> = {}): Config {
-  return loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    DEBUG: 'false',
-    REQUIRE_HTTPS: 'true',
-    REQUIRE_AUTH: 'true',
-    USERS_FILE: join(dir, 'users.csv'),
-    SSL_CERTFILE: join(dir, 'ssl', 'server.crt'),
-    SSL_KEYFILE: join(dir, 'ssl', 'server.key'),
-    JWT_SECRET_FILE: join(dir, '.jwt_secret'),
-    ...env,
-  });
-}
-
-/** The same files as `productionConfig`, as environment variables for a child process. */
+/** A production (DEBUG=false) secure environment with every file in `dir`, for a child process too. */
 function productionEnv(dir: string, env: Record<string, string>): Record<string, string> {
   return {
     HOST: '127.0.0.1',
@@ -47,6 +31,11 @@ function productionEnv(dir: string, env: Record<string, string>): Record<string,
     JWT_SECRET_FILE: join(dir, '.jwt_secret'),
     ...env,
   };
+}
+
+/** The configuration of `productionEnv`. */
+function productionConfig(dir: string, env: Record<string, string> = {}): Config {
+  return loadConfig(productionEnv(dir, env));
 }
 
 const silent = pino({ level: 'silent' });

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { resolveJwtKey } from '../auth/jwt-key.js';
 import { MAX_ROOM_PATTERNS, parseTokenLimits } from '../auth/token-limits.js';
 import { USERNAME_PATTERN } from '../auth/user-store.js';
 import { ConfigError, type Environment, loadConfig } from '../config/config.js';
 import { readEnvironment } from '../config/environment.js';
+import { isEntryPoint } from './entry-point.js';
 
 /** Exit codes of `npm run token`. */
 export const TOKEN_CLI_EXIT = Object.freeze({ ok: 0, usage: 1, config: 2 });
@@ -134,18 +133,7 @@ function parseArguments(args: readonly string[]) {
   };
 }
 
-function isEntryPoint(): boolean {
-  try {
-    return (
-      process.argv[1] !== undefined &&
-      realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
-    );
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
+if (isEntryPoint(import.meta.url)) {
   process.exitCode = await runTokenCli(process.argv.slice(2), {
     stdout: process.stdout,
     stderr: process.stderr,

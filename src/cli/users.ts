@@ -1,5 +1,3 @@
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { hashPassword } from '../auth/password-hasher.js';
 import type { UserRecord } from '../auth/user-store.js';
 import { readUsersFile, UnreadableUsersFileError, UsersFileError } from '../auth/users-file.js';
@@ -16,6 +14,7 @@ import {
 import { ConfigError, type Environment, loadConfig } from '../config/config.js';
 import { readEnvironment } from '../config/environment.js';
 import { requestUnblock } from '../security/unblock-requests.js';
+import { isEntryPoint } from './entry-point.js';
 import { PasswordInputError, readNewPassword } from './password-input.js';
 import { parseUsersArguments, USERS_USAGE, UsageError, type UsersInvocation } from './users-arguments.js';
 
@@ -179,15 +178,4 @@ async function main(args: readonly string[]): Promise<void> {
   });
 }
 
-function isEntryPoint(): boolean {
-  try {
-    return (
-      process.argv[1] !== undefined &&
-      realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url))
-    );
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) await main(process.argv.slice(2));
+if (isEntryPoint(import.meta.url)) await main(process.argv.slice(2));

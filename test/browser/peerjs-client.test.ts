@@ -1,37 +1,21 @@
 import assert from 'node:assert/strict';
-import { after, before, type TestContext, test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import type { PeerOptions } from 'peerjs';
 import type { Browser, Page } from 'playwright-core';
 import type { PeerjsPageApi } from '../helpers/browser-pages/peerjs-page.js';
-import { chromiumMissing, launchChromium, newContext } from '../helpers/chromium.js';
-import { type DialectPages, startDialectPages } from '../helpers/dialect-pages.js';
+import { chromiumMissing, newContext } from '../helpers/chromium.js';
+import { type DialectPages, useDialectBrowser } from '../helpers/dialect-pages.js';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { randomKey, secureEnv, tokenFor } from '../helpers/secure.js';
-import { type RunningServer, startServer } from '../helpers/server.js';
+import type { RunningServer } from '../helpers/server.js';
 
 // The real peerjs 1.5 client in Chromium, on a page of another origin (as apps embed it), pointed at
 // our server with the documented two-line change: new Peer({ host, port, path, token }).
 const WAIT_MS = 20_000;
 const hasRedis = await redisReachable();
 
-let browser: Browser | undefined;
-let pages: DialectPages | undefined;
-const servers: RunningServer[] = [];
-const start = async (env: Record<string, string>) => {
-  const server = await startServer({ RATE_LIMIT_PER_MINUTE: '600', ...env });
-  servers.push(server);
-  return server;
-};
-
-before(async () => {
-  if (chromiumMissing) return;
-  [browser, pages] = await Promise.all([launchChromium(), startDialectPages()]);
-});
-after(async () => {
-  await browser?.close();
-  await pages?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const fixture = useDialectBrowser();
+const { start } = fixture;
 
 /** The options an app passes to `new Peer`: our server, no ICE servers (nothing leaves the machine). */
 function peerOptions(server: RunningServer, token?: string): PeerOptions {
@@ -67,8 +51,11 @@ async function describePage(page: Page): Promise<string> {
  * opens a DataConnection to Alice and they exchange a message each way.
  */
 async function call(t: TestContext, one: RunningServer, two: RunningServer, token?: string): Promise<void> {
-  if (!browser || !pages) return t.skip(chromiumMissing ?? 'setup failed');
-  const [alice, bob] = await Promise.all([peerPage(browser, pages), peerPage(browser, pages)]);
+  if (!fixture.browser || !fixture.pages) return t.skip(chromiumMissing ?? 'setup failed');
+  const [alice, bob] = await Promise.all([
+    peerPage(fixture.browser, fixture.pages),
+    peerPage(fixture.browser, fixture.pages),
+  ]);
   try {
     const aliceId = await alice.evaluate(
       (options) => (window as unknown as { dialectTest: PeerjsPageApi }).dialectTest.open(null, options),
@@ -133,11 +120,11 @@ test('peerjs clients on two instances of a Redis fleet connect to each other', {
 test('secure mode (HTTPS, REQUIRE_AUTH): with our JWT as the PeerJS token they connect; without, ERROR', {
   timeout: 60_000,
 }, async (t) => {
-  if (chromiumMissing || !browser || !pages) return t.skip(chromiumMissing ?? 'setup failed');
+  if (chromiumMissing || !fixture.browser || !fixture.pages) return t.skip(chromiumMissing ?? 'setup failed');
   const server = await start(secureEnv(randomKey(), { AUTH_MAX_FAILURES: '5' }));
   await call(t, server, server, await tokenFor(server, 'user1', 'password123'));
 
-  const anonymous = await peerPage(browser, pages);
+  const anonymous = await peerPage(fixture.browser, fixture.pages);
   try {
     const refused = await anonymous.evaluate(
       (options) =>

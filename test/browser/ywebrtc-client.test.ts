@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { after, before, type TestContext, test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { YwebrtcPageApi } from '../helpers/browser-pages/ywebrtc-page.js';
-import { chromiumMissing, launchChromium, newContext } from '../helpers/chromium.js';
-import { type DialectPages, startDialectPages } from '../helpers/dialect-pages.js';
+import { chromiumMissing, newContext } from '../helpers/chromium.js';
+import { type DialectPages, useDialectBrowser } from '../helpers/dialect-pages.js';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { randomKey, secureEnv, tokenFor } from '../helpers/secure.js';
-import { type RunningServer, startServer } from '../helpers/server.js';
 
 // The real yjs + y-webrtc 10 clients in Chromium, pointed at our server with the documented change:
 // new WebrtcProvider(room, doc, { signaling: [url] }). Each page has a browser context of its own,
@@ -14,24 +13,8 @@ import { type RunningServer, startServer } from '../helpers/server.js';
 const WAIT_MS = 20_000;
 const hasRedis = await redisReachable();
 
-let browser: Browser | undefined;
-let pages: DialectPages | undefined;
-const servers: RunningServer[] = [];
-const start = async (env: Record<string, string>) => {
-  const server = await startServer({ RATE_LIMIT_PER_MINUTE: '600', ...env });
-  servers.push(server);
-  return server;
-};
-
-before(async () => {
-  if (chromiumMissing) return;
-  [browser, pages] = await Promise.all([launchChromium(), startDialectPages()]);
-});
-after(async () => {
-  await browser?.close();
-  await pages?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
+const fixture = useDialectBrowser();
+const { start } = fixture;
 
 async function docPage(b: Browser, p: DialectPages, room: string, url: string): Promise<Page> {
   const page = await (await newContext(b)).newPage();
@@ -55,10 +38,10 @@ async function describePage(page: Page): Promise<string> {
 
 /** Two pages share one Y.Doc: each writes, the other sees it, over a WebRTC connection. */
 async function share(t: TestContext, urlA: string, urlB: string): Promise<void> {
-  if (!browser || !pages) return t.skip(chromiumMissing ?? 'setup failed');
+  if (!fixture.browser || !fixture.pages) return t.skip(chromiumMissing ?? 'setup failed');
   const room = `doc-${Math.random().toString(36).slice(2)}`;
-  const a = await docPage(browser, pages, room, urlA);
-  const b = await docPage(browser, pages, room, urlB);
+  const a = await docPage(fixture.browser, fixture.pages, room, urlA);
+  const b = await docPage(fixture.browser, fixture.pages, room, urlB);
   try {
     for (const page of [a, b])
       await page.waitForFunction(
@@ -112,13 +95,13 @@ test('y-webrtc providers on two instances of a Redis fleet share a Y.Doc', {
 test('secure mode (WSS, REQUIRE_AUTH): our JWT in the signaling URL’s query string', {
   timeout: 60_000,
 }, async (t) => {
-  if (chromiumMissing || !browser || !pages) return t.skip(chromiumMissing ?? 'setup failed');
+  if (chromiumMissing || !fixture.browser || !fixture.pages) return t.skip(chromiumMissing ?? 'setup failed');
   const server = await start(secureEnv(randomKey(), { AUTH_MAX_FAILURES: '5' }));
   const token = await tokenFor(server, 'user1', 'password123');
   await share(t, `${server.wsUrl}/y-webrtc?token=${token}`, `${server.wsUrl}/y-webrtc?token=${token}`);
 
   // Without a token the client is refused and reconnects forever; its address is never blocked.
-  const anonymous = await docPage(browser, pages, 'closed-doc', `${server.wsUrl}/y-webrtc`);
+  const anonymous = await docPage(fixture.browser, fixture.pages, 'closed-doc', `${server.wsUrl}/y-webrtc`);
   try {
     // Its socket opens and is closed at once, again and again: sampled, it is mostly seen closed
     // (a sample can fall between an open and its close), and it never joins a topic.

@@ -1,7 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import type { Browser } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './chromium.js';
+import { type RunningServer, startServer } from './server.js';
 
 const PAGES = {
   peerjs: fileURLToPath(new URL('./browser-pages/peerjs-page.ts', import.meta.url)),
@@ -60,4 +64,36 @@ export async function startDialectPages(): Promise<DialectPages> {
         server.close(() => resolve());
       }),
   };
+}
+
+/** Chromium, the pages' origin and the servers one dialect test file shares. */
+export interface DialectBrowser {
+  browser: Browser | undefined;
+  pages: DialectPages | undefined;
+  /** Starts a server (limits raised for browsers) that is stopped after the file's tests. */
+  start(env: Record<string, string>): Promise<RunningServer>;
+}
+
+/** Registers the file's hooks: Chromium and the pages' origin before, everything stopped after. */
+export function useDialectBrowser(): DialectBrowser {
+  const servers: RunningServer[] = [];
+  const fixture: DialectBrowser = {
+    browser: undefined,
+    pages: undefined,
+    async start(env) {
+      const server = await startServer({ RATE_LIMIT_PER_MINUTE: '600', ...env });
+      servers.push(server);
+      return server;
+    },
+  };
+  before(async () => {
+    if (chromiumMissing) return;
+    [fixture.browser, fixture.pages] = await Promise.all([launchChromium(), startDialectPages()]);
+  });
+  after(async () => {
+    await fixture.browser?.close();
+    await fixture.pages?.close();
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return fixture;
 }
