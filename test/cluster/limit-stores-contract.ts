@@ -12,6 +12,16 @@ export const CONTRACT_LIMITS = {
   blockSeconds: 60,
 };
 
+/** `CONTRACT_LIMITS` as the configuration `createCluster` takes. */
+export const CONTRACT_LIMIT_CONFIG = {
+  rateLimitPerMinute: CONTRACT_LIMITS.perMinute,
+  rateLimitBurst: CONTRACT_LIMITS.burst,
+  maxConnectionsPerIp: CONTRACT_LIMITS.maxConnectionsPerIp,
+  authMaxFailures: CONTRACT_LIMITS.maxFailures,
+  authFailureWindow: CONTRACT_LIMITS.windowSeconds,
+  authBlockSeconds: CONTRACT_LIMITS.blockSeconds,
+};
+
 /**
  * The behaviour every set of limit stores keeps, in-process or shared through Redis. `factory`
  * returns fresh stores with CONTRACT_LIMITS (keys must not collide between calls).

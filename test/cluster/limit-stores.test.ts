@@ -1,17 +1,10 @@
 import { after, test } from 'node:test';
 import { type Cluster, createCluster } from '../../src/cluster/create-cluster.js';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
-import { CONTRACT_LIMITS, describeLimitStores } from './limit-stores-contract.js';
+import { CONTRACT_LIMIT_CONFIG, describeLimitStores } from './limit-stores-contract.js';
 
 const REDIS_URL = TEST_REDIS_URL;
-const config = {
-  rateLimitPerMinute: CONTRACT_LIMITS.perMinute,
-  rateLimitBurst: CONTRACT_LIMITS.burst,
-  maxConnectionsPerIp: CONTRACT_LIMITS.maxConnectionsPerIp,
-  authMaxFailures: CONTRACT_LIMITS.maxFailures,
-  authFailureWindow: CONTRACT_LIMITS.windowSeconds,
-  authBlockSeconds: CONTRACT_LIMITS.blockSeconds,
-};
+const config = CONTRACT_LIMIT_CONFIG;
 
 const fail = (error: unknown) => {
   throw error;

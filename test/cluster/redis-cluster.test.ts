@@ -6,7 +6,7 @@ import { canStartRedis, startRedisCluster } from '../helpers/redis-process.js';
 import { startServer } from '../helpers/server.js';
 import { joinRoom } from '../helpers/ws-client.js';
 import { describeBroker } from './broker-contract.js';
-import { CONTRACT_LIMITS, describeLimitStores } from './limit-stores-contract.js';
+import { CONTRACT_LIMIT_CONFIG, describeLimitStores } from './limit-stores-contract.js';
 
 // A three-master Redis Cluster started for this file: the same contracts as one Redis, and a room
 // spanning two instances. Sharded pub/sub needs Redis 7.
@@ -34,12 +34,7 @@ if (cluster === null) {
   describeLimitStores('Redis Cluster', async () => {
     const created = await createCluster(
       {
-        rateLimitPerMinute: CONTRACT_LIMITS.perMinute,
-        rateLimitBurst: CONTRACT_LIMITS.burst,
-        maxConnectionsPerIp: CONTRACT_LIMITS.maxConnectionsPerIp,
-        authMaxFailures: CONTRACT_LIMITS.maxFailures,
-        authFailureWindow: CONTRACT_LIMITS.windowSeconds,
-        authBlockSeconds: CONTRACT_LIMITS.blockSeconds,
+        ...CONTRACT_LIMIT_CONFIG,
         redisUrl: url,
         redisCluster: true,
         redisKeyPrefix: prefix(),

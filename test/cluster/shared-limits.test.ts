@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { login } from '../helpers/secure.js';
 import { type RunningServer, startServer } from '../helpers/server.js';
-import { joinRoom, TestClient } from '../helpers/ws-client.js';
+import { countPongsAndLimits as count, joinRoom, TestClient } from '../helpers/ws-client.js';
 
 const REDIS_URL = TEST_REDIS_URL;
 
@@ -104,16 +104,6 @@ describe('limits shared by a fleet through Redis', {
       RATE_LIMIT_BURST: '30',
       MAX_CONNECTIONS_PER_IP: '10',
     });
-    const count = async (client: TestClient, n: number) => {
-      let pongs = 0;
-      let limited = 0;
-      while (pongs + limited < n) {
-        const m = await client.next();
-        if (m.type === 'pong') pongs += 1;
-        else if (m.type === 'error' && m.code === 'rate_limited') limited += 1;
-      }
-      return { pongs, limited };
-    };
     try {
       const a = await joinRoom(one.wsUrl, 'over');
       for (let i = 0; i < 40; i += 1) a.client.send({ type: 'ping', ts: i });

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { redisReachable, TEST_REDIS_URL } from '../helpers/redis.js';
 import { freePort } from '../helpers/redis-process.js';
 import { type ServerProcess, spawnServer } from '../helpers/server-process.js';
-import { joinRoom, type TestClient } from '../helpers/ws-client.js';
+import { countPongsAndLimits as count, joinRoom } from '../helpers/ws-client.js';
 
 /** The JSON log lines a server process printed so far. */
 function logLines(server: ServerProcess): Record<string, unknown>[] {
@@ -32,17 +32,6 @@ async function until(what: string, timeoutMs: number, check: () => boolean): Pro
     if (Date.now() > deadline) throw new Error(`${what} not within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-async function count(client: TestClient, n: number): Promise<{ pongs: number; limited: number }> {
-  let pongs = 0;
-  let limited = 0;
-  while (pongs + limited < n) {
-    const m = await client.next();
-    if (m.type === 'pong') pongs += 1;
-    else if (m.type === 'error' && m.code === 'rate_limited') limited += 1;
-  }
-  return { pongs, limited };
 }
 
 describe('WORKERS=2: one server, two worker processes sharing the port', {

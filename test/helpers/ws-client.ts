@@ -137,3 +137,18 @@ export async function rawUpgrade(
     );
   });
 }
+
+/** Reads the next `n` answers to pings: how many were `pong` and how many `rate_limited` errors. */
+export async function countPongsAndLimits(
+  client: TestClient,
+  n: number,
+): Promise<{ pongs: number; limited: number }> {
+  let pongs = 0;
+  let limited = 0;
+  while (pongs + limited < n) {
+    const m = await client.next();
+    if (m.type === 'pong') pongs += 1;
+    else if (m.type === 'error' && m.code === 'rate_limited') limited += 1;
+  }
+  return { pongs, limited };
+}
