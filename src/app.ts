@@ -14,9 +14,11 @@ import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver } from './security/client-address.js';
 import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
+import { PeerSessions } from './signaling/peer-sessions.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
+import { iceGrant, registerIceRoutes } from './transport/ice-servers.js';
 import { registerLoginRoutes } from './transport/login-routes.js';
 import { registerRoomRoutes } from './transport/room-routes.js';
 import { registerSecurityHeaders } from './transport/security-headers.js';
@@ -48,6 +50,10 @@ const LIMIT_SWEEP_INTERVAL_MS = 30_000;
 const WEBSOCKET_CLOSE_SHARE = 0.5;
 /** Share of `SHUTDOWN_TIMEOUT` for relays accepted before the drain to reach their recipients. */
 const RELAY_FLUSH_SHARE = 0.2;
+/** Share of `SHUTDOWN_TIMEOUT` for dropped peers' sessions to be handed to the broker for a resume. */
+const SESSION_HANDOVER_SHARE = 0.1;
+/** How often ended resume grace periods and overflowed buffers are looked for. */
+const SESSION_SWEEP_INTERVAL_MS = 1000;
 
 /** 128 random bits, URL-safe: peer ids nobody can guess. */
 export function randomPeerId(): string {
@@ -90,12 +96,24 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     onBrokerError: (error, context) => log.error({ err: error, context }, 'broker operation failed'),
   });
 
+  const randomId = deps.randomId ?? randomPeerId;
+  const sessions = new PeerSessions({
+    hub,
+    broker,
+    graceMs: config.resumeGraceSeconds * 1000,
+    now,
+    randomId,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+    iceServers: (user) => iceGrant(config, user, now()),
+    onError: (error, context) => log.error({ err: error, context }, 'session operation failed'),
+  });
+
   const layer = createHttpLayer(log, config.requireHttps ? deps.tls : null);
   const auth = new ConnectionAuth({ requireAuth: config.requireAuth, access, guard, now });
   const gateway = new WebSocketGateway({
     config,
     secure: config.requireHttps,
-    dialects: [new SignalingDialect({ hub, auth, events, log, randomId: deps.randomId ?? randomPeerId })],
+    dialects: [new SignalingDialect({ hub, auth, events, log, randomId, sessions })],
     admission: new UpgradeAdmission({ addresses, guard, connections: cluster.limits.connections, events }),
     auth,
     messages: new MessageAdmission({ ...cluster.limits, events, now }),
@@ -132,10 +150,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     onPasswordChecked: ops.passwordChecked,
   });
   registerRoomRoutes(http, { config, broker, auth: requestAuth });
+  registerIceRoutes(http, { config, auth: requestAuth, now });
   await registerStaticMounts(http);
 
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
-  return new App(config, deps, layer, gateway, cluster, diagnostics, ops);
+  return new App(config, deps, layer, gateway, cluster, diagnostics, ops, sessions);
 }
 
 /** The wired server, not yet listening. */
@@ -153,6 +172,8 @@ export class App {
   readonly #gateway: WebSocketGateway;
   readonly #cluster: Cluster;
   readonly #sweeper: NodeJS.Timeout;
+  readonly #sessions: PeerSessions;
+  readonly #sessionSweeper: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
 
   constructor(
@@ -163,6 +184,7 @@ export class App {
     cluster: Cluster,
     diagnostics: AppDiagnostics,
     operations: Operations,
+    sessions: PeerSessions,
   ) {
     this.#config = config;
     this.#deps = deps;
@@ -175,6 +197,13 @@ export class App {
     this.brokerKind = cluster.broker.kind;
     this.#sweeper = setInterval(() => cluster.local.sweep(), LIMIT_SWEEP_INTERVAL_MS);
     this.#sweeper.unref();
+    this.#sessions = sessions;
+    this.#sessionSweeper = setInterval(() => {
+      sessions
+        .sweep()
+        .catch((error: unknown) => deps.log.error({ err: error, context: 'sweep' }, 'session sweep failed'));
+    }, SESSION_SWEEP_INTERVAL_MS);
+    this.#sessionSweeper.unref();
   }
 
   /** Listens on the configured host and port (or `port`), resolving to the bound port. */
@@ -203,10 +232,13 @@ export class App {
     this.#closing ??= (async () => {
       const budgetMs = this.#config.shutdownTimeoutSeconds * 1000;
       clearInterval(this.#sweeper);
+      clearInterval(this.#sessionSweeper);
       this.operations.beginDrain();
       this.#gateway.stopAccepting();
       await this.operations.flushRelays(budgetMs * RELAY_FLUSH_SHARE);
       await this.#gateway.close(budgetMs * WEBSOCKET_CLOSE_SHARE);
+      // Peers closed with 1001 are detached: their sessions must reach the broker before it closes.
+      await this.#sessions.quiesce(budgetMs * SESSION_HANDOVER_SHARE);
       await this.#layer.http.close();
       await this.operations.close();
       await this.#cluster.close();

@@ -66,6 +66,8 @@ const catalogVerdicts: { readonly [Name in keyof typeof CloseCode]: CloseVerdict
   OriginRejected: 'final',
   RoomFull: 'retry-busy',
   RateLimited: 'retry-busy',
+  // Only ever sent to a connection the client already gave up for a newer one.
+  SessionResumed: 'final',
 };
 
 /**

@@ -1,5 +1,6 @@
 import type { EncodedRelay, PeerId } from './protocol.js';
 import type { RoomId } from './room-id.js';
+import type { SessionStore } from './session-store.js';
 
 /** A peer as every instance of the fleet knows it. */
 export interface MemberInfo {
@@ -35,7 +36,22 @@ export type JoinOutcome =
 export type RoomEvent =
   | { readonly kind: 'joined'; readonly member: MemberInfo }
   | { readonly kind: 'left'; readonly peerId: PeerId }
-  | { readonly kind: 'relay'; readonly from: PeerId; readonly to?: PeerId; readonly payload: EncodedRelay };
+  | { readonly kind: 'relay'; readonly from: PeerId; readonly to?: PeerId; readonly payload: EncodedRelay }
+  | SessionEvent;
+
+/**
+ * A marker in a room's event stream about one peer's session (never shown to clients): `detached`
+ * and `resumed` are published atomically with the change in the `SessionStore`, so every relay is
+ * on exactly one side of them; `takeover` asks the instance holding the peer's old connection to let
+ * it go (it checks `tokenHash` and `username` itself).
+ */
+export interface SessionEvent {
+  readonly kind: 'session';
+  readonly peerId: PeerId;
+  readonly phase: 'detached' | 'resumed' | 'takeover';
+  readonly tokenHash?: string;
+  readonly username?: string | null;
+}
 
 export type RoomEventListener = (event: RoomEvent) => void;
 
@@ -53,7 +69,9 @@ export interface LocalMembership {
 /**
  * Where rooms live: membership (with the room cap enforced atomically) and event delivery.
  * Delivery guarantee: every listener subscribed to a room when an event is published receives it once,
- * and events published by one caller arrive in the order they were published. Nothing is persisted:
+ * and events published by one caller arrive in the order they were published. Every listener of a
+ * room sees its events in one same order (one Redis, or the room's one shard, orders them), which
+ * the session markers rely on. Nothing is persisted:
  * a listener subscribed after a publish does not see it. A room exists while it has members and is
  * removed when its last member leaves.
  */
@@ -81,5 +99,7 @@ export interface Broker {
    * members after an outage and then calls `resync`; an in-process broker has nothing to repair.
    */
   bindLocalMembership(source: LocalMembership): void;
+  /** Sessions that outlive their connections (resume); shares this broker's rooms and events. */
+  readonly sessions: SessionStore;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
+import type { JoinedSessionFields } from './session-protocol.js';
 
 /**
  * The wire protocol (CONTRACT.md, "WebSocket"): every client and server message, one union on `type`.
@@ -75,8 +76,11 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** The client messages that are relayed to other peers. */
 export type RelayableMessage = OfferMessage | AnswerMessage | IceCandidateMessage;
 
-/** A relayed copy: the sender's validated message with `from` set by the server. */
-export type RelayedMessage = RelayableMessage & { readonly from: PeerId };
+/**
+ * A relayed copy: the sender's validated message with `from` set by the server, and `seq`, this
+ * recipient's position in its session's stream (1, 2, ... within one `epoch`), when it has one.
+ */
+export type RelayedMessage = RelayableMessage & { readonly from: PeerId; readonly seq?: number };
 
 /** A peer already in the room, as `joined` lists it. */
 export interface PeerInfo {
@@ -86,14 +90,14 @@ export interface PeerInfo {
 
 /** Any message the server sends. */
 export type ServerMessage =
-  | {
+  | ({
       readonly type: 'joined';
       readonly room_id: string;
       readonly peer_id: PeerId;
       readonly peers: readonly PeerId[];
       /** The same peers with their usernames (null for anonymous peers), in the same order. */
       readonly peer_info: readonly PeerInfo[];
-    }
+    } & JoinedSessionFields)
   | { readonly type: 'peer_joined'; readonly peer_id: PeerId; readonly username?: string }
   | { readonly type: 'peer_left'; readonly peer_id: PeerId }
   | { readonly type: 'pong'; readonly ts?: number | string }

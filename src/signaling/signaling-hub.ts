@@ -1,5 +1,6 @@
 import type { Broker, LocalMembership, MemberInfo, RoomEvent } from './broker.js';
 import { ErrorCode } from './errors.js';
+import type { JoinOptions, JoinResult } from './join-options.js';
 import type { Peer } from './peer.js';
 import type { ClientMessage, PeerId, RelayableMessage } from './protocol.js';
 import { encodeRelay, relaySuffix } from './protocol.js';
@@ -24,10 +25,7 @@ export interface SignalingHubDeps {
   ) => void;
 }
 
-/** Result of `SignalingHub.join`. */
-export type JoinResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'room_full' | 'unavailable' };
+export type { JoinOptions, JoinResult } from './join-options.js';
 
 /** This instance's view of one room: its local peers and every member across the fleet. */
 interface LocalRoom {
@@ -79,22 +77,29 @@ export class SignalingHub implements LocalMembership {
    * `peer_joined`. On failure the caller closes the connection: nothing was sent for a full room;
    * when the broker fails after `joined` went out, the membership is rolled back before returning.
    */
-  async join(roomId: RoomId, peer: Peer): Promise<JoinResult> {
+  async join(roomId: RoomId, peer: Peer, options: JoinOptions = {}): Promise<JoinResult> {
     const room = this.#localRoom(roomId);
     room.pendingJoins += 1;
-    const member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
+    let member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
+    const announce = options.announce ?? true;
     let inBroker = false;
     try {
       await room.ready;
-      const outcome = await this.#deps.broker.join(roomId, member, this.#deps.maxPeersPerRoom);
-      if (!outcome.ok) return { ok: false, reason: outcome.reason };
-      inBroker = true;
+      // A resumed peer is listed first: it must see every event from its `resumed` marker on.
+      if (!announce) this.#list(room, peer);
+      const outcome = await (options.admit?.(member) ??
+        this.#deps.broker.join(roomId, member, this.#deps.maxPeersPerRoom));
+      if (!outcome.ok) {
+        if (!announce && room.peers.delete(peer.id)) this.#localPeerCount -= 1;
+        return { ok: false, reason: outcome.reason };
+      }
+      inBroker = announce;
+      if (!announce) member = outcome.room.members.find((m) => m.peerId === peer.id) ?? member;
       // The new peer itself enters `members` with its own `joined` event, which tells the local others.
       for (const m of outcome.room.members)
         if (m.peerId !== peer.id && !room.departed.has(m.peerId)) room.members.set(m.peerId, m);
-      room.peers.set(peer.id, peer);
+      if (announce) this.#list(room, peer);
       this.#records.set(peer, member);
-      this.#localPeerCount += 1;
       const others = outcome.room.members.filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId));
       peer.send({
         type: 'joined',
@@ -102,8 +107,10 @@ export class SignalingHub implements LocalMembership {
         peer_id: peer.id,
         peers: others.map((m) => m.peerId),
         peer_info: others.map((m) => ({ peer_id: m.peerId, username: m.username })),
+        ...options.extras?.(),
       });
-      await this.#deps.broker.publish(roomId, { kind: 'joined', member });
+      if (announce) await this.#deps.broker.publish(roomId, { kind: 'joined', member });
+      else room.members.set(peer.id, member);
       return { ok: true };
     } catch (error) {
       this.#deps.onBrokerError?.(error, 'join');
@@ -132,6 +139,15 @@ export class SignalingHub implements LocalMembership {
     } finally {
       this.#releaseIfEmpty(roomId, room);
     }
+  }
+
+  /** Forgets a local peer without telling the broker or the room: its session lives on (detached). */
+  release(roomId: RoomId, peer: Peer): void {
+    const room = this.#rooms.get(roomId);
+    if (!room || room.peers.get(peer.id) !== peer) return;
+    room.peers.delete(peer.id);
+    this.#localPeerCount -= 1;
+    this.#releaseIfEmpty(roomId, room);
   }
 
   heldMembers(): ReadonlyMap<RoomId, readonly MemberInfo[]> {
@@ -210,6 +226,11 @@ export class SignalingHub implements LocalMembership {
     if (sent) sent.catch((error) => this.#deps.onBrokerError?.(error, 'relay'));
   }
 
+  #list(room: LocalRoom, peer: Peer): void {
+    room.peers.set(peer.id, peer);
+    this.#localPeerCount += 1;
+  }
+
   #localRoom(roomId: RoomId): LocalRoom {
     const existing = this.#rooms.get(roomId);
     if (existing) return existing;
@@ -255,6 +276,9 @@ export class SignalingHub implements LocalMembership {
           if (id !== event.peerId) peer.send({ type: 'peer_left', peer_id: event.peerId });
         return;
       }
+      case 'session':
+        room.peers.get(event.peerId)?.sessionEvent?.(event);
+        return;
     }
   }
 

@@ -17,7 +17,8 @@ export interface StatusRoutesDeps {
 }
 
 /**
- * `GET /` (JSON, or the landing page for browsers), `GET /health` and `GET /api/ice-servers`.
+ * `GET /` (JSON, or the landing page for browsers) and `GET /health` (`GET /api/ice-servers` is in
+ * `ice-servers.ts`).
  * `/health` needs no login, so its cost is bounded: one broker check (a ping and a room count) at
  * most once a second, shared by every call made meanwhile.
  */
@@ -52,8 +53,6 @@ export function registerStatusRoutes(app: FastifyInstance, deps: StatusRoutesDep
     };
     return reply.code(brokerOk ? 200 : 503).send(body);
   });
-
-  app.get('/api/ice-servers', async () => ({ iceServers: deps.config.iceServers }));
 }
 
 async function checkBroker(broker: Broker): Promise<{ ok: boolean; rooms: number }> {

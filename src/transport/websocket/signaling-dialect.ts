@@ -5,8 +5,11 @@ import { bearerToken } from '../../auth/tokens.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { CloseCode, ErrorCode } from '../../signaling/errors.js';
 import type { Peer } from '../../signaling/peer.js';
+import type { PeerSessions, ResumeRequest } from '../../signaling/peer-sessions.js';
 import { type AuthMessage, parseClientMessage } from '../../signaling/protocol.js';
 import { parseRoomId, type RoomId } from '../../signaling/room-id.js';
+import { SessionPeer } from '../../signaling/session-peer.js';
+import { relayHead, seqTail } from '../../signaling/session-protocol.js';
 import type { SignalingHub } from '../../signaling/signaling-hub.js';
 import type { ClientConnection } from './client-connection.js';
 import type { ConnectionAuth } from './connection-auth.js';
@@ -20,6 +23,8 @@ export interface SignalingDialectDeps {
   readonly events: SecurityEvents;
   readonly log: Logger;
   readonly randomId: () => string;
+  /** Joins and resumes (`?resume=<token>&last_seq=<n>`); without it every join is fresh. */
+  readonly sessions?: PeerSessions;
 }
 
 /**
@@ -46,7 +51,7 @@ export class SignalingDialect implements Dialect {
     return new URLSearchParams(query).get('token') || null;
   }
 
-  request(_req: IncomingMessage, path: string): DialectRequest {
+  request(req: IncomingMessage, path: string): DialectRequest {
     const roomId = decodeRoomId(path.slice(PATH_PREFIX.length));
     if (roomId === null) {
       return {
@@ -57,15 +62,20 @@ export class SignalingDialect implements Dialect {
         detail: path,
       };
     }
-    return { ok: true, open: (connection) => this.#join(connection, roomId) };
+    const resume = resumeRequest(req);
+    return { ok: true, open: (connection) => this.#join(connection, roomId, resume) };
   }
 
-  async #join(connection: ClientConnection, roomId: RoomId): Promise<DialectSession | null> {
-    const { hub, log, events } = this.#deps;
+  async #join(
+    connection: ClientConnection,
+    roomId: RoomId,
+    resume: ResumeRequest | undefined,
+  ): Promise<DialectSession | null> {
+    const { hub, log, events, sessions } = this.#deps;
     connection.room = roomId;
-    const peer = peerOf(connection, this.#deps.randomId());
-    connection.peerId = peer.id;
-    const result = await hub.join(roomId, peer);
+    const result = sessions
+      ? await sessions.open(roomId, connection.username, (id) => peerOf(connection, id), resume)
+      : await this.#plainJoin(connection, roomId);
     if (!result.ok) {
       if (result.reason === 'room_full') {
         events.emit('room_full', { ip: connection.client.ip, user: connection.username, room: roomId });
@@ -75,9 +85,12 @@ export class SignalingDialect implements Dialect {
       }
       return null;
     }
+    const { peer } = result;
+    connection.peerId = peer.id;
     if (!connection.isOpen) {
-      // Closed while joining: nobody else will make this peer leave.
-      void hub.leave(roomId, peer);
+      // Closed while joining: nobody else will make this peer leave (or keep it for a resume).
+      if (sessions && peer instanceof SessionPeer) sessions.closed(roomId, peer, 1006);
+      else void hub.leave(roomId, peer);
       return null;
     }
     log.info(
@@ -85,6 +98,12 @@ export class SignalingDialect implements Dialect {
       'peer joined',
     );
     return new SignalingSession(this.#deps, connection, roomId, peer);
+  }
+
+  async #plainJoin(connection: ClientConnection, roomId: RoomId) {
+    const peer = peerOf(connection, this.#deps.randomId());
+    const result = await this.#deps.hub.join(roomId, peer);
+    return result.ok ? { ok: true as const, peer } : result;
   }
 }
 
@@ -138,7 +157,9 @@ class SignalingSession implements DialectSession {
       { ip: c.client.ip, user: c.username, room: this.#roomId, peer: this.#peer.id, code },
       'peer left',
     );
-    void this.#deps.hub.leave(this.#roomId, this.#peer);
+    const { sessions } = this.#deps;
+    if (sessions && this.#peer instanceof SessionPeer) sessions.closed(this.#roomId, this.#peer, code);
+    else void this.#deps.hub.leave(this.#roomId, this.#peer);
   }
 
   #refuse(code: ErrorCode, message: string): void {
@@ -165,6 +186,7 @@ function peerOf(connection: ClientConnection, id: string): Peer {
     username: connection.username,
     send: (message) => connection.send(JSON.stringify(message)),
     sendEncoded: (json) => connection.send(json),
+    sendRelay: (json, seq) => connection.sendParts(relayHead(json), seqTail(seq)),
     close: (code, reason) => connection.close(code, reason),
   };
 }
@@ -173,6 +195,15 @@ function peerOf(connection: ClientConnection, id: string): Peer {
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+/** `?resume=<token>&last_seq=<n>`, when the client asks to resume. */
+function resumeRequest(req: IncomingMessage): ResumeRequest | undefined {
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  const token = query.get('resume');
+  if (!token) return undefined;
+  const lastSeq = Number(query.get('last_seq') ?? '0');
+  return { token, lastSeq: Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : 0 };
 }
 
 function decodeRoomId(segment: string): RoomId | null {
