@@ -21,7 +21,10 @@ describe('resume on one instance (memory broker)', () => {
     return joined;
   };
   let n = 0;
-  const room = () => `resume-${(n += 1)}`;
+  const room = () => {
+    n += 1;
+    return `resume-${n}`;
+  };
 
   before(async () => {
     server = await startServer(ENV);
