@@ -29,10 +29,15 @@ export interface WireCandidate {
 
 /**
  * The WebSocket URL for `room` on the server at `baseUrl` (http, https, ws or wss; a path prefix is
- * kept): `ws(s)://host/prefix/ws/{room}?token=...`. The token goes in the query because browsers
- * cannot set headers on a WebSocket.
+ * kept): `ws(s)://host/prefix/ws/{room}?token=...[&resume=...&last_seq=...]`. The token goes in the
+ * query because browsers cannot set headers on a WebSocket.
  */
-export function signalingUrl(baseUrl: string, room: string, token?: string | null): string {
+export function signalingUrl(
+  baseUrl: string,
+  room: string,
+  token?: string | null,
+  resume?: { readonly token: string; readonly lastSeq: number } | null,
+): string {
   const url = new URL(baseUrl);
   if (url.protocol === 'http:') url.protocol = 'ws:';
   else if (url.protocol === 'https:') url.protocol = 'wss:';
@@ -40,6 +45,10 @@ export function signalingUrl(baseUrl: string, room: string, token?: string | nul
   url.search = '';
   url.hash = '';
   if (token) url.searchParams.set('token', token);
+  if (resume) {
+    url.searchParams.set('resume', resume.token);
+    url.searchParams.set('last_seq', String(resume.lastSeq));
+  }
   return url.toString();
 }
 
