@@ -5,7 +5,12 @@ import { CLIENT_MESSAGE_SCHEMAS, type ServerMessage } from './protocol.js';
 const peerId = z.string().min(1).max(64);
 const from = {
   from: peerId.describe('the sender, set by the server'),
-  seq: z.number().int().min(1).optional().describe('this recipient’s position in its session stream (resume)'),
+  seq: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('this recipient’s position in its session stream (resume)'),
 };
 const iceServer = z.object({
   urls: z.union([z.string(), z.array(z.string())]),
