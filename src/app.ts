@@ -51,7 +51,7 @@ const WEBSOCKET_CLOSE_SHARE = 0.5;
 /** Share of `SHUTDOWN_TIMEOUT` for relays accepted before the drain to reach their recipients. */
 const RELAY_FLUSH_SHARE = 0.2;
 /** Share of `SHUTDOWN_TIMEOUT` for dropped peers' sessions to be handed to the broker for a resume. */
-const SESSION_HANDOVER_SHARE = 0.1;
+const SESSION_HANDOVER_SHARE = 0.2;
 /** How often ended resume grace periods and overflowed buffers are looked for. */
 const SESSION_SWEEP_INTERVAL_MS = 1000;
 

@@ -17,6 +17,8 @@ export interface JoinOptions {
    * before admission so it sees every event from then on (it decides itself what it already has).
    */
   readonly announce?: boolean;
+  /** Runs after admission, before `joined` is sent (records the session); a failure rolls the join back. */
+  readonly admitted?: (member: MemberInfo) => Promise<void>;
   /** Fields added to `joined`, read once admission succeeded. */
   readonly extras?: () => Partial<Extract<ServerMessage, { type: 'joined' }>>;
 }

@@ -113,6 +113,8 @@ export class PeerSessions {
     const token = newToken(peerId);
     const peer = this.#peer(roomId, peerId, username, sinkFor(peerId), 'live', token.hash);
     const result = await this.#deps.hub.join(roomId, peer, {
+      // Recorded before `joined` goes out: a client holding the token can always resume.
+      admitted: (member) => this.#deps.broker.sessions.open(roomId, { member, tokenHash: token.hash }),
       extras: () => ({
         resume_token: token.value,
         epoch: peer.epoch,
@@ -122,10 +124,6 @@ export class PeerSessions {
     });
     if (!result.ok) return { ok: false, reason: joinFailure(result.reason) };
     this.#local.set(key(roomId, peerId), peer);
-    const member = { peerId, username, joinedAt: this.#deps.now() };
-    await this.#deps.broker.sessions
-      .open(roomId, { member, tokenHash: token.hash })
-      .catch((error: unknown) => this.#deps.onError?.(error, 'session open'));
     return { ok: true, peer };
   }
 

@@ -98,6 +98,7 @@ export class SignalingHub implements LocalMembership {
       // The new peer itself enters `members` with its own `joined` event, which tells the local others.
       for (const m of outcome.room.members)
         if (m.peerId !== peer.id && !room.departed.has(m.peerId)) room.members.set(m.peerId, m);
+      await options.admitted?.(member);
       if (announce) this.#list(room, peer);
       this.#records.set(peer, member);
       const others = outcome.room.members.filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId));
