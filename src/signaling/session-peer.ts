@@ -141,9 +141,16 @@ export class SessionPeer implements Peer {
     this.#replay = [];
     const queued = this.#queue;
     this.#queue = [];
+    const listed = new Set(joined.type === 'joined' ? joined.peers : []);
     for (const item of queued) {
       if ('relay' in item) this.#deliver(item.relay);
-      else this.#sink.send(item);
+      // `joined` already tells the room as it is: no presence news it contains.
+      else if (
+        item.type === 'peer_joined'
+          ? !listed.has(item.peer_id)
+          : item.type !== 'peer_left' || listed.has(item.peer_id)
+      )
+        this.#sink.send(item);
     }
   }
 
@@ -167,7 +174,7 @@ export class SessionPeer implements Peer {
 
   #record(payload: EncodedRelay): number {
     const seq = ++this.#seq;
-    this.#keep({ seq, payload });
+    this.#keep({ seq, payload: standalone(payload) });
     return seq;
   }
 
@@ -184,4 +191,21 @@ export class SessionPeer implements Peer {
       if (dropped) this.#historyBytes -= dropped.payload.length;
     }
   }
+}
+
+let lastShared: Uint8Array | null = null;
+let lastCopy: Uint8Array = new Uint8Array(0);
+
+/**
+ * What the history may keep: a small relay encoded in-process is a slice of Node's shared 8 KB
+ * allocation pool, and keeping the slice would keep the whole pool alive; such a slice is copied
+ * (once for every recipient of a broadcast), so the history holds what its byte limit counts.
+ */
+function standalone(payload: EncodedRelay): EncodedRelay {
+  if (typeof payload === 'string' || payload.byteLength === payload.buffer.byteLength) return payload;
+  if (payload !== lastShared) {
+    lastShared = payload;
+    lastCopy = new Uint8Array(payload); // a copy (Buffer#slice would share the pool)
+  }
+  return lastCopy;
 }

@@ -186,9 +186,24 @@ function peerOf(connection: ClientConnection, id: string): Peer {
     username: connection.username,
     send: (message) => connection.send(JSON.stringify(message)),
     sendEncoded: (json) => connection.send(json),
-    sendRelay: (json, seq) => connection.sendParts(relayHead(json), seqTail(seq)),
+    sendRelay: (json, seq) => sendNumbered(connection, relayHead(json), seqTail(seq)),
     close: (code, reason) => connection.close(code, reason),
   };
+}
+
+/** Below this a relay is joined with its `seq` into one frame (a small copy beats a second frame). */
+const FRAGMENT_FROM_BYTES = 4096;
+
+/** A relay with this recipient's `seq`: one frame when small, else the shared bytes and the suffix. */
+function sendNumbered(connection: ClientConnection, head: Uint8Array, tail: Uint8Array): void {
+  if (head.length >= FRAGMENT_FROM_BYTES) {
+    connection.sendParts(head, tail);
+    return;
+  }
+  const frame = Buffer.allocUnsafe(head.length + tail.length);
+  frame.set(head, 0);
+  frame.set(tail, head.length);
+  connection.send(frame);
 }
 
 /** ws hands text frames over as one Buffer (fragments already joined); the other forms are rare. */

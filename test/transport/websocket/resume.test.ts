@@ -121,6 +121,21 @@ describe('resume on one instance (memory broker)', () => {
     proxy.cut();
   });
 
+  test('a large offer reaches each recipient whole, with its own seq (shared bytes, per-recipient suffix)', async () => {
+    const r = room();
+    const alice = track(await openSession(server.wsUrl, r));
+    const bob = track(await openSession(server.wsUrl, r));
+    const carol = track(await openSession(server.wsUrl, r));
+    alice.client.send(candidate(1, carol.peerId)); // carol's stream is one ahead of bob's
+    await carol.client.next('ice_candidate');
+    const sdp = `v=0\r\n${'a=x-filler:é€😀\r\n'.repeat(800)}`;
+    alice.client.send(offer(sdp));
+    const [toBob, toCarol] = await Promise.all([bob.client.next('offer'), carol.client.next('offer')]);
+    assert.equal((toBob.offer as { sdp: string }).sdp, sdp);
+    assert.equal((toCarol.offer as { sdp: string }).sdp, sdp);
+    assert.deepEqual([toBob.seq, toCarol.seq, toBob.from], [1, 2, alice.peerId]);
+  });
+
   test('a reused, forged or foreign token is refused with its reason and the client joins fresh', async () => {
     const r = room();
     const alice = track(await openSession(server.wsUrl, r));
