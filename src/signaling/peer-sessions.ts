@@ -4,7 +4,13 @@ import type { Peer } from './peer.js';
 import type { PeerId } from './protocol.js';
 import type { RoomId } from './room-id.js';
 import { type ResumePlan, SessionPeer } from './session-peer.js';
-import { type IceServerInfo, type JoinedSessionFields, newToken, parseToken } from './session-protocol.js';
+import {
+  type IceGrant,
+  type JoinedSessionFields,
+  newToken,
+  parseToken,
+  RESUMABLE_CLOSE_CODES,
+} from './session-protocol.js';
 import type { ClaimOutcome, EndedSession, SessionClaim } from './session-store.js';
 import type { SignalingHub } from './signaling-hub.js';
 
@@ -18,10 +24,7 @@ export interface PeerSessionsDeps {
   readonly randomId: () => string;
   readonly sleep: (ms: number) => Promise<void>;
   /** The ICE servers `joined` carries for this user (TURN credentials name the user). */
-  readonly iceServers?: (user: string) => {
-    readonly iceServers: readonly IceServerInfo[];
-    readonly ttl: number;
-  };
+  readonly iceServers?: (user: string) => IceGrant;
   readonly onError?: (error: unknown, context: string) => void;
 }
 
@@ -36,12 +39,6 @@ export type OpenResult =
   | { readonly ok: true; readonly peer: Peer }
   | { readonly ok: false; readonly reason: 'room_full' | 'unavailable' };
 
-/**
- * Close codes after which a peer is kept for a resume: the network or the server went away (1001
- * drain, 1006 cut, 1011-1014) or the client gave up on a silent connection (4000). A client's own
- * 1000 and the server's policy closes (4401, 4429, ...) end the session at once.
- */
-const RESUMABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1006, 1011, 1012, 1013, 1014, 4000]);
 const CLAIM_RETRY_MS = 50;
 /** How long a resume waits for the old connection to be let go and its history handed over. */
 const CLAIM_PATIENCE_MS = 3000;
@@ -87,11 +84,11 @@ export class PeerSessions {
   }
 
   /** Ends the sessions whose grace passed or whose buffer overflowed (their peers are announced left). */
-  async sweep(): Promise<readonly EndedSession[]> {
+  sweep(): Promise<readonly EndedSession[]> {
     return this.#deps.broker.sessions.sweep(this.#deps.now());
   }
 
-  /** Resolves when the detaches in progress are done (at most `timeoutMs`), so a drain hands them over. */
+  /** Resolves when the detaches in progress are done (at most `timeoutMs`): a drain hands them over. */
   async quiesce(timeoutMs: number): Promise<void> {
     await Promise.race([Promise.allSettled([...this.#inFlight]), this.#deps.sleep(timeoutMs)]);
   }

@@ -76,10 +76,7 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** The client messages that are relayed to other peers. */
 export type RelayableMessage = OfferMessage | AnswerMessage | IceCandidateMessage;
 
-/**
- * A relayed copy: the sender's validated message with `from` set by the server, and `seq`, this
- * recipient's position in its session's stream (1, 2, ... within one `epoch`), when it has one.
- */
+/** A relayed copy: the validated message, `from` set by the server, `seq` (resume) its number for this recipient. */
 export type RelayedMessage = RelayableMessage & { readonly from: PeerId; readonly seq?: number };
 
 /** A peer already in the room, as `joined` lists it. */

@@ -15,6 +15,12 @@ export interface IceServerInfo {
   readonly credential?: string;
 }
 
+/** ICE servers for one user, and how many seconds their TURN credentials stay valid. */
+export interface IceGrant {
+  readonly iceServers: readonly IceServerInfo[];
+  readonly ttl: number;
+}
+
 /** What `joined` carries besides the contract's fields when resume and ICE servers are on. */
 export interface JoinedSessionFields {
   /** Opaque, single use: reconnect with `?resume=<token>&last_seq=<n>` to get this peer id back. */
@@ -70,3 +76,10 @@ export function parseToken(token: string): { peerId: PeerId; hash: string } | nu
   if (dot < 1 || dot > 64 || token.length > 200) return null;
   return { peerId: token.slice(0, dot), hash: hashToken(token) };
 }
+
+/**
+ * Close codes after which a peer is kept for a resume: the network or the server went away (1001
+ * drain, 1006 cut, 1011-1014) or the client gave up on a silent connection (4000). A client's own
+ * 1000 and the server's policy closes (4401, 4429, ...) end the session at once.
+ */
+export const RESUMABLE_CLOSE_CODES: ReadonlySet<number> = new Set([1001, 1006, 1011, 1012, 1013, 1014, 4000]);

@@ -1,17 +1,12 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
-import type { IceServerInfo } from '../signaling/session-protocol.js';
+import type { IceGrant, IceServerInfo } from '../signaling/session-protocol.js';
 import { authenticateRequest, type RequestAuthDeps } from './request-auth.js';
 
 export type IceConfig = Pick<Config, 'iceServers' | 'stunUrls' | 'turnUrls' | 'turnSecrets' | 'turnTtl'>;
 
-/** The ICE servers for one user, and how many seconds their TURN credentials stay valid. */
-export interface IceGrant {
-  readonly iceServers: readonly IceServerInfo[];
-  readonly ttl: number;
-}
-
+export type { IceGrant };
 /**
  * Builds the ICE server list browsers use: STUN from `STUN_URLS`, TURN from `TURN_URLS` with
  * short-lived credentials in coturn's REST form (`use-auth-secret`: username `<expiry>:<user>`,
