@@ -184,6 +184,17 @@ export function mountCallUi({ getToken } = {}) {
         if (entry) entry.name.textContent = label(id);
       }
       hideNotice();
+      if (message.resumed) {
+        // Same peer id, nothing missed: the peer connections carried on through the blip.
+        addSystemLine(
+          message.recovered
+            ? 'Reconnected; the call went on.'
+            : 'Reconnected; some signaling was lost, so the connections renegotiate.',
+        );
+        return;
+      }
+      if (message.resume_refused)
+        addSystemLine(`Could not resume the call (${message.resume_refused}); joined again.`);
       const others = message.peers.length;
       addSystemLine(
         others === 0
@@ -199,9 +210,9 @@ export function mountCallUi({ getToken } = {}) {
     });
     client.on('peer_left', (message) => addSystemLine(`${label(message.peer_id)} left.`));
     client.on('reconnecting', ({ attempt, delayMs, code }) => {
-      ui.peerId.textContent = '–';
+      // The call is not torn down: peer connections keep going, and the session resumes.
       showNotice(
-        `Signaling connection lost: ${explainClose(code)}. Reconnecting in ${(delayMs / 1000).toFixed(1)} s (attempt ${attempt})…`,
+        `Reconnecting… (${explainClose(code)}; next try in ${(delayMs / 1000).toFixed(1)} s, attempt ${attempt}). The call goes on meanwhile.`,
       );
     });
     client.on('close', ({ code, willReconnect }) => {

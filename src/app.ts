@@ -3,10 +3,9 @@ import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppDiagnostics } from './app-diagnostics.js';
+import { createPeerSessions, createTokenService, registerHttpRoutes } from './app-parts.js';
 import { AccessVerifier } from './auth/access.js';
-import { createHashUpgrader } from './auth/password-upgrade.js';
-import { TokenService } from './auth/tokens.js';
-import type { UserRecord, UserStore } from './auth/user-store.js';
+import type { UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
 import { type Cluster, createCluster } from './cluster/create-cluster.js';
 import type { Config } from './config/config.js';
@@ -15,21 +14,15 @@ import { Operations } from './operations/operations.js';
 import { AuthGuard } from './security/auth-guard.js';
 import { ClientAddressResolver, limitKey } from './security/client-address.js';
 import { HostCheck } from './security/host-check.js';
-import { LoginLimiter } from './security/login-limiter.js';
 import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
 import { UnblockRequests } from './security/unblock-requests.js';
+import type { PeerSessions } from './signaling/peer-sessions.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
 import { registerHostGuard } from './transport/host-guard.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
-import { registerIceServerRoutes } from './transport/ice-server-routes.js';
-import { registerLoginRoutes } from './transport/login-routes.js';
-import { registerPeerjsRoutes } from './transport/peerjs-routes.js';
-import { registerRoomRoutes } from './transport/room-routes.js';
 import { registerSecurityHeaders } from './transport/security-headers.js';
-import { registerStaticMounts } from './transport/static-mounts.js';
-import { registerStatusRoutes } from './transport/status-routes.js';
 import { loadTlsMaterial } from './transport/tls.js';
 import { createWebSocketGateway } from './transport/websocket/create-gateway.js';
 import type { WebSocketGateway } from './transport/websocket/websocket-gateway.js';
@@ -54,14 +47,16 @@ export interface AppDeps {
 }
 
 const LIMIT_SWEEP_INTERVAL_MS = 30_000;
-/**
- * Share of `SHUTDOWN_TIMEOUT` that WebSocket closing handshakes may take; the rest is for in-flight
- * HTTP requests and the broker, so the whole shutdown fits the budget.
- */
-const WEBSOCKET_CLOSE_SHARE = 0.5;
-/** Share of `SHUTDOWN_TIMEOUT` for relays accepted before the drain to reach their recipients. */
+/** How often ended resume grace periods and overflowed buffers are looked for. */
+const SESSION_SWEEP_INTERVAL_MS = 1000;
+// Shares of `SHUTDOWN_TIMEOUT`, in the order a drain spends them; together the whole budget.
+/** For relays accepted before the drain to reach their recipients. */
 const RELAY_FLUSH_SHARE = 0.2;
-/** Share of `SHUTDOWN_TIMEOUT` for queued webhook events (the peers' `peer_left`) to go out. */
+/** For WebSocket closing handshakes (1001). */
+const WEBSOCKET_CLOSE_SHARE = 0.5;
+/** For dropped peers' sessions to be handed to the broker for a resume. */
+const SESSION_HANDOVER_SHARE = 0.2;
+/** For queued webhook events (the peers' `peer_left`) to go out. */
 const WEBHOOK_FLUSH_SHARE = 0.1;
 
 /** 128 random bits, URL-safe: peer ids nobody can guess. */
@@ -90,14 +85,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const origins = new OriginPolicy(config);
   const hosts = new HostCheck(config);
   const guard = new AuthGuard(ops.watchBlocks(cluster.limits.authFailures), events);
-  const tokens = new TokenService({
-    secret: deps.jwtSecret,
-    previousSecrets: deps.jwtPreviousSecret ? [deps.jwtPreviousSecret] : [],
-    issuer: config.jwtIssuer,
-    audience: config.jwtAudience,
-    expireMinutes: config.jwtExpireMinutes,
-    now,
-  });
+  const tokens = createTokenService(config, deps, now);
   const integration = new Integration(config, { log, broker, events, now, registry: ops.metrics.registry });
   const access = new AccessVerifier(tokens, deps.users, (jti) => broker.isTokenDenied(jti));
   const hub = new SignalingHub({
@@ -108,13 +96,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     now,
     onBrokerError: (error, context) => log.error({ err: error, context }, 'broker operation failed'),
   });
+  const randomId = deps.randomId ?? randomPeerId;
+  const sessions = createPeerSessions(config, { hub, broker, log, now, randomId });
 
   const layer = createHttpLayer(log, config.requireHttps ? deps.tls : null);
   const gateway = createWebSocketGateway(config, {
-    ...{ hub, access, guard, addresses, origins, hosts, events, log, now },
+    ...{ hub, access, guard, addresses, origins, hosts, events, log, now, randomId, sessions },
     gate: integration.gate,
     limits: cluster.limits,
-    randomId: deps.randomId ?? randomPeerId,
     traffic: ops.traffic,
   });
   gateway.attach(layer.server);
@@ -124,60 +113,58 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   await registerSecurityHeaders(http, origins, config.requireHttps);
   registerHostGuard(http, hosts);
   registerErrorHandlers(http);
+  const connectionCount = () => gateway.connectionCount;
   await ops.register(http, {
-    connections: () => gateway.connectionCount,
+    connections: connectionCount,
     peers: () => hub.localPeerCount,
     rooms: () => hub.localRoomCount,
     events,
   });
-  const requestAuth = { access, guard, addresses };
-  const connectionCount = () => gateway.connectionCount;
-  registerStatusRoutes(http, { config, broker, connectionCount, startedAt: now(), now });
-  registerLoginRoutes(http, {
-    ...{ ...requestAuth, tokens, users: deps.users, onPasswordChecked: ops.passwordChecked },
-    limiter: loginLimiter(config),
-    upgradeHash: hashUpgrader(deps, log),
+  await registerHttpRoutes(http, config, deps, {
+    access,
+    guard,
+    addresses,
+    tokens,
+    broker,
+    ops,
+    integration,
+    connectionCount,
+    now,
   });
-  registerRoomRoutes(http, { config, broker, auth: requestAuth });
-  registerPeerjsRoutes(http, { config, broker, auth: requestAuth });
-  registerIceServerRoutes(http, { config, auth: requestAuth });
-  integration.register(http, requestAuth);
-  await registerStaticMounts(http);
 
-  const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
   const unblocks = new UnblockRequests(
     config.usersFile,
     (ip) => guard.unblock({ ip, key: limitKey(ip) }),
     (error) => log.error({ err: error }, 'could not take the unblock requests'),
   );
-  return new App(config, deps, layer, gateway, cluster, diagnostics, ops, unblocks, integration);
-}
-
-/** How many logins may run at once, per address, per username and in all (argon2 is costly). */
-function loginLimiter(config: Config): LoginLimiter {
-  return new LoginLimiter({
-    maxPerAddress: LOGINS_IN_FLIGHT_PER_ADDRESS,
-    maxPerUsername: LOGINS_IN_FLIGHT_PER_USERNAME,
-    maxConcurrent: config.loginMaxConcurrent,
-    maxQueued: config.loginQueueLength,
+  const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
+  return new App({
+    config,
+    deps,
+    layer,
+    gateway,
+    cluster,
+    diagnostics,
+    operations: ops,
+    unblocks,
+    integration,
+    sessions,
   });
 }
 
-/** Rewrites outdated password hashes after a successful login, when the users live in a file. */
-function hashUpgrader(
-  deps: AppDeps,
-  log: Logger,
-): ((user: UserRecord, password: string) => void) | undefined {
-  if (deps.users.path === undefined) return undefined;
-  return createHashUpgrader(deps.users.path, (err, user) =>
-    log.warn({ err, user }, 'could not upgrade the password hash; the old one stays'),
-  );
+/** The parts `App` runs and stops. */
+interface AppParts {
+  readonly config: Config;
+  readonly deps: AppDeps;
+  readonly layer: HttpLayer;
+  readonly gateway: WebSocketGateway;
+  readonly cluster: Cluster;
+  readonly diagnostics: AppDiagnostics;
+  readonly operations: Operations;
+  readonly unblocks: UnblockRequests;
+  readonly integration: Integration;
+  readonly sessions: PeerSessions;
 }
-
-/** Logins one client address may have in flight; more are refused (429) before any hashing. */
-const LOGINS_IN_FLIGHT_PER_ADDRESS = 2;
-/** Password checks of one username at once; more wait their turn in the login queue. */
-const LOGINS_IN_FLIGHT_PER_USERNAME = 2;
 
 /** The wired server, not yet listening. */
 export class App {
@@ -196,32 +183,32 @@ export class App {
   readonly #integration: Integration;
   readonly #sweeper: NodeJS.Timeout;
   readonly #unblocks: UnblockRequests;
+  readonly #sessions: PeerSessions;
+  readonly #sessionSweeper: NodeJS.Timeout;
   #closing: Promise<void> | null = null;
 
-  constructor(
-    config: Config,
-    deps: AppDeps,
-    layer: HttpLayer,
-    gateway: WebSocketGateway,
-    cluster: Cluster,
-    diagnostics: AppDiagnostics,
-    operations: Operations,
-    unblocks: UnblockRequests,
-    integration: Integration,
-  ) {
-    this.#integration = integration;
+  constructor(parts: AppParts) {
+    const { config, deps, layer, cluster, sessions, unblocks } = parts;
     this.#config = config;
     this.#deps = deps;
     this.#layer = layer;
-    this.#gateway = gateway;
+    this.#gateway = parts.gateway;
     this.#cluster = cluster;
+    this.#integration = parts.integration;
+    this.#sessions = sessions;
+    this.#unblocks = unblocks;
     this.http = layer.http;
-    this.diagnostics = diagnostics;
-    this.operations = operations;
+    this.diagnostics = parts.diagnostics;
+    this.operations = parts.operations;
     this.brokerKind = cluster.broker.kind;
     this.#sweeper = setInterval(() => cluster.local.sweep(), LIMIT_SWEEP_INTERVAL_MS);
     this.#sweeper.unref();
-    this.#unblocks = unblocks;
+    this.#sessionSweeper = setInterval(() => {
+      sessions
+        .sweep()
+        .catch((error: unknown) => deps.log.error({ err: error, context: 'sweep' }, 'session sweep failed'));
+    }, SESSION_SWEEP_INTERVAL_MS);
+    this.#sessionSweeper.unref();
     unblocks.start();
   }
 
@@ -252,10 +239,13 @@ export class App {
       const budgetMs = this.#config.shutdownTimeoutSeconds * 1000;
       clearInterval(this.#sweeper);
       this.#unblocks.stop();
+      clearInterval(this.#sessionSweeper);
       this.operations.beginDrain();
       this.#gateway.stopAccepting();
       await this.operations.flushRelays(budgetMs * RELAY_FLUSH_SHARE);
       await this.#gateway.close(budgetMs * WEBSOCKET_CLOSE_SHARE);
+      // Peers closed with 1001 are detached: their sessions must reach the broker before it closes.
+      await this.#sessions.quiesce(budgetMs * SESSION_HANDOVER_SHARE);
       await this.#layer.http.close();
       await this.#integration.close(budgetMs * WEBHOOK_FLUSH_SHARE);
       await this.operations.close();

@@ -13,16 +13,38 @@ export async function fetchIceServers(
   baseUrl: string,
   fetchImpl: typeof fetch = globalThis.fetch,
   fallback: readonly RTCIceServer[] = fallbackIceServers,
-  token: string | null = null,
+  token?: string | null,
 ): Promise<RTCIceServer[]> {
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
+  return (await fetchIceConfig(baseUrl, { fetch: fetchImpl, token }))?.iceServers ?? [...fallback];
+}
+
+/** The ICE servers and how many seconds their TURN credentials stay valid. */
+export interface IceConfig {
+  readonly iceServers: RTCIceServer[];
+  readonly ttl: number;
+}
+
+/**
+ * `GET {baseUrl}/api/ice-servers` with the access token (the server requires one when it requires
+ * auth): the ICE servers with fresh TURN credentials and their `ttl`. Null when it cannot say.
+ */
+export async function fetchIceConfig(
+  baseUrl: string,
+  options: { readonly fetch?: typeof fetch; readonly token?: string | null | undefined } = {},
+): Promise<IceConfig | null> {
   try {
+    const fetchImpl = options.fetch ?? globalThis.fetch;
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
     const response = await fetchImpl(new URL('/api/ice-servers', baseUrl), { headers });
-    if (!response.ok) return [...fallback];
-    const body = (await response.json()) as { iceServers?: unknown };
-    return Array.isArray(body?.iceServers) ? (body.iceServers as RTCIceServer[]) : [...fallback];
+    if (!response.ok) return null;
+    const body = (await response.json()) as { iceServers?: unknown; ttl?: unknown };
+    if (!Array.isArray(body?.iceServers)) return null;
+    return {
+      iceServers: body.iceServers as RTCIceServer[],
+      ttl: typeof body.ttl === 'number' ? body.ttl : 0,
+    };
   } catch {
-    return [...fallback];
+    return null;
   }
 }

@@ -7,7 +7,7 @@
 export { CloseCode, ErrorCode } from '../../src/signaling/errors.js';
 export { type Clock, systemClock, type TimerHandle } from './clock.js';
 export { Emitter, type Listener } from './emitter.js';
-export { fallbackIceServers, fetchIceServers } from './ice-servers.js';
+export { fallbackIceServers, fetchIceConfig, fetchIceServers, type IceConfig } from './ice-servers.js';
 export {
   browserPeerConnection,
   type DataChannelLike,
@@ -35,6 +35,7 @@ export {
   classifyClose,
   defaultBackoff,
 } from './reconnect-policy.js';
+export { type ResumeParams, SessionResume } from './session-resume.js';
 export {
   type ConnectionEvents,
   type ConnectionState,

@@ -24,6 +24,8 @@ export interface DataChannelLike {
 export interface PeerConnectionLike {
   readonly signalingState: RTCSignalingState;
   readonly connectionState: RTCPeerConnectionState;
+  /** Optional in fakes; the mesh falls back to `connectionState`. */
+  readonly iceConnectionState?: RTCIceConnectionState;
   readonly localDescription: RTCSessionDescriptionInit | null;
   onnegotiationneeded: EventHandler<unknown> | null;
   onicecandidate: EventHandler<{ readonly candidate: { toJSON(): RTCIceCandidateInit } | null }> | null;
@@ -39,6 +41,9 @@ export interface PeerConnectionLike {
   removeTrack(sender: RTCRtpSender): void;
   createDataChannel(label: string, init?: RTCDataChannelInit): DataChannelLike;
   restartIce(): void;
+  /** Optional in fakes: new ICE servers (fresh TURN credentials) for an existing connection. */
+  getConfiguration?(): RTCConfiguration;
+  setConfiguration?(configuration: RTCConfiguration): void;
   close(): void;
 }
 

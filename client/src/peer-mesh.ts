@@ -71,7 +71,7 @@ interface RemotePeer {
  * addressed `to` that peer. The newcomer offers to the peers it finds in the room; they answer, and
  * only offer themselves if no offer came within `offerWaitMs`. Renegotiation (media added later,
  * ICE restarts) may start on either side. Connections are closed when the peer leaves and when we
- * rejoin, because a new join means a new peer id that the other peers do not know.
+ * rejoin under a new peer id (which the other peers do not know); a resumed session keeps them.
  */
 export class PeerMesh extends Emitter<MeshEvents> {
   readonly client: SignalingClient;
@@ -95,9 +95,14 @@ export class PeerMesh extends Emitter<MeshEvents> {
     this.#localStream = options.localStream ?? null;
     this.#unsubscribe = [
       client.on('joined', (message) => {
+        if (message.resumed) {
+          this.#resumed(message.peers, message.recovered === true);
+          return;
+        }
         this.#removeAll();
         for (const peerId of message.peers) this.#connect(this.#track(peerId));
       }),
+      client.on('ice_servers', ({ iceServers }) => this.#useIceServers(iceServers)),
       client.on('peer_joined', (message) => {
         if (this.#peers.has(message.peer_id)) return;
         const peer = this.#track(message.peer_id);
@@ -172,6 +177,35 @@ export class PeerMesh extends Emitter<MeshEvents> {
   close(): void {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#removeAll();
+  }
+
+  /**
+   * The session resumed under the same peer id: connections carry on. Peers that left meanwhile are
+   * removed, newcomers connected; ICE restarts only where it is needed: a connection that failed or
+   * lost its path, or every one when some signaling was lost (`recovered` false).
+   */
+  #resumed(peers: readonly PeerId[], recovered: boolean): void {
+    const present = new Set(peers);
+    for (const peerId of [...this.#peers.keys()]) if (!present.has(peerId)) this.#remove(peerId);
+    for (const peerId of peers) if (!this.#peers.has(peerId)) this.#connect(this.#track(peerId));
+    for (const { connection } of this.#peers.values()) {
+      const pc = connection?.negotiator.pc;
+      if (pc && (!recovered || needsIceRestart(pc))) pc.restartIce();
+    }
+  }
+
+  /** New ICE servers (fresh TURN credentials) for the connections to come and the open ones. */
+  #useIceServers(iceServers: RTCIceServer[]): void {
+    this.#rtcConfiguration = { ...this.#rtcConfiguration, iceServers };
+    for (const [peerId, { connection }] of this.#peers) {
+      const pc = connection?.negotiator.pc;
+      if (!pc?.setConfiguration) continue;
+      try {
+        pc.setConfiguration({ ...(pc.getConfiguration?.() ?? this.#rtcConfiguration), iceServers });
+      } catch (error) {
+        this.emit('negotiation_error', { peerId, error });
+      }
+    }
   }
 
   #forUs(to: PeerId | undefined): boolean {
@@ -251,4 +285,10 @@ export class PeerMesh extends Emitter<MeshEvents> {
   #removeAll(): void {
     for (const peerId of [...this.#peers.keys()]) this.#remove(peerId);
   }
+}
+
+/** A connection whose media path is gone (or going) needs an ICE restart to find a new one. */
+function needsIceRestart(pc: PeerConnectionLike): boolean {
+  const state = pc.iceConnectionState ?? pc.connectionState;
+  return state === 'failed' || state === 'disconnected';
 }

@@ -31,12 +31,14 @@ export interface WireCandidate {
  * The WebSocket URL for `room` on the server at `baseUrl` (http, https, ws or wss; a path prefix is
  * kept): `ws(s)://host/prefix/ws/{room}`, with `?token=...` when a token is given (browsers cannot
  * set headers on a WebSocket), or `?auth=message` when the token follows as the first message
- * (`tokenFollows`), which keeps it out of URLs and proxy logs; `SignalingClient` does the latter.
+ * (`tokenFollows`), which keeps it out of URLs and proxy logs (`SignalingClient` does the latter);
+ * and `&resume=...&last_seq=...` to resume a session.
  */
 export function signalingUrl(
   baseUrl: string,
   room: string,
   token?: string | null,
+  resume?: { readonly token: string; readonly lastSeq: number } | null,
   tokenFollows = false,
 ): string {
   const url = new URL(baseUrl);
@@ -47,6 +49,10 @@ export function signalingUrl(
   url.hash = '';
   if (token) url.searchParams.set('token', token);
   else if (tokenFollows) url.searchParams.set('auth', 'message');
+  if (resume) {
+    url.searchParams.set('resume', resume.token);
+    url.searchParams.set('last_seq', String(resume.lastSeq));
+  }
   return url.toString();
 }
 

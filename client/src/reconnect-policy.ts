@@ -67,6 +67,8 @@ const catalogVerdicts: { readonly [Name in keyof typeof CloseCode]: CloseVerdict
   RoomFull: 'retry-busy',
   Kicked: 'final',
   RateLimited: 'retry-busy',
+  // Only ever sent to a connection the client already gave up for a newer one.
+  SessionResumed: 'final',
 };
 
 /**

@@ -1,5 +1,6 @@
 import { type Clock, systemClock, type TimerHandle } from './clock.js';
 import { Emitter } from './emitter.js';
+import { fetchIceConfig } from './ice-servers.js';
 import {
   type ClientMessage,
   type PeerId,
@@ -12,6 +13,7 @@ import {
   type WireDescription,
 } from './protocol.js';
 import { type BackoffOptions, backoffDelay, classifyClose, defaultBackoff } from './reconnect-policy.js';
+import { SessionResume } from './session-resume.js';
 import { type GetToken, jwtExpiresIn, type TokenGrant, toGrant } from './token.js';
 import { type Transport, type TransportFactory, webSocketTransport } from './transport.js';
 
@@ -37,6 +39,11 @@ export interface ConnectionEvents {
   close: { readonly code: number; readonly reason: string; readonly willReconnect: boolean };
   /** A reconnect is scheduled `delayMs` from now; `attempt` counts from 1 since the last join. */
   reconnecting: { readonly attempt: number; readonly delayMs: number; readonly code: number };
+  /**
+   * ICE servers to use from now on: from `joined`, then refreshed from `/api/ice-servers` before their
+   * TURN credentials expire (`ttl` seconds).
+   */
+  ice_servers: { readonly iceServers: RTCIceServer[]; readonly ttl: number };
   /** Something went wrong on the client side (never a server `error` message, which has its own event). */
   client_error: { readonly error: unknown; readonly during: 'token' | 'transport' | 'parse' };
 }
@@ -73,18 +80,27 @@ export interface SignalingClientOptions {
    * appears in a URL that proxies and servers log.
    */
   readonly tokenInUrl?: boolean;
+  /** Resume the session (same peer id, missed messages replayed) after a drop. Default true. */
+  readonly resume?: boolean;
+  /** Fetches fresh ICE servers (`GET /api/ice-servers`); injectable for tests. Default `fetch`. */
+  readonly fetch?: typeof fetch;
 }
 
-type TimerName = 'heartbeat' | 'pong' | 'refresh' | 'reconnect';
+type TimerName = 'heartbeat' | 'pong' | 'refresh' | 'reconnect' | 'ice';
 
 const HEARTBEAT_CLOSE_CODE = 4000;
 const REFRESH_RETRY_MS = 10_000;
+/** ICE servers are refreshed when this share of their credentials' lifetime has passed. */
+const ICE_REFRESH_SHARE = 0.8;
 
 /**
  * One participant's signaling connection to one room. It joins, re-emits every server message as a
  * typed event, keeps the connection alive with `ping`s, refreshes the token with `auth` before it
  * expires, and reconnects with jittered exponential backoff unless the close code says retrying is
- * pointless. A reconnect is a new join: the server assigns a new peer id.
+ * pointless. A reconnect after a drop or a drain (1001) resumes the session when the server still
+ * holds it: same peer id, `joined` with `resumed: true`, then exactly the relayed messages missed
+ * after the last `seq` processed. When the resume is refused (`joined.resume_refused`) it is a new
+ * join with a new peer id. ICE servers from `joined` are refreshed before their credentials expire.
  *
  * Messages are sent only while the socket is open; `send` returns false otherwise and nothing is
  * queued, because offers and candidates are meaningless once the peer ids they target are gone.
@@ -101,6 +117,9 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   readonly #refreshMarginMs: number;
   readonly #backoff: BackoffOptions | null;
   readonly #tokenInUrl: boolean;
+  readonly #resume: SessionResume | null;
+  readonly #fetch: typeof fetch | undefined;
+  #iceServers: RTCIceServer[] | null = null;
 
   #state: ConnectionState = 'idle';
   #transport: Transport | null = null;
@@ -116,6 +135,7 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     pong: null,
     refresh: null,
     reconnect: null,
+    ice: null,
   };
 
   constructor(options: SignalingClientOptions) {
@@ -132,6 +152,18 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.#backoff = options.reconnect === false ? null : { ...defaultBackoff, ...options.reconnect };
     this.#tokenInUrl = options.tokenInUrl ?? false;
     if (options.token !== undefined) this.#setToken(toGrant(options.token));
+    this.#resume = options.resume === false ? null : new SessionResume();
+    this.#fetch = options.fetch;
+  }
+
+  /** The ICE servers the server gave last (`joined` or a refresh), or null before the first join. */
+  get iceServers(): RTCIceServer[] | null {
+    return this.#iceServers;
+  }
+
+  /** The `seq` of the last relayed message handled, which a resume presents (0 before any). */
+  get lastSeq(): number {
+    return this.#resume?.lastSeq ?? 0;
   }
 
   /** The current state; see `ConnectionState`. */
@@ -160,6 +192,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   /** Closes the connection and stops reconnecting and refreshing. `connect()` may start again later. */
   disconnect(code = 1000, reason = 'client disconnect'): void {
     this.#clearTimer('reconnect');
+    this.#clearTimer('ice');
+    this.#resume?.clear();
     const transport = this.#endConnection();
     if (transport) {
       try {
@@ -233,8 +267,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
       }
     }
     const url = this.#tokenInUrl
-      ? signalingUrl(this.url, this.room, this.#token)
-      : signalingUrl(this.url, this.room, null, this.#token !== null);
+      ? signalingUrl(this.url, this.room, this.#token, this.#resume?.params)
+      : signalingUrl(this.url, this.room, null, this.#resume?.params, this.#token !== null);
     const current = () => generation === this.#generation;
     try {
       const transport = this.#transportFactory(url, {
@@ -269,8 +303,11 @@ export class SignalingClient extends Emitter<SignalingEvents> {
         this.#peers.clear();
         for (const peer of message.peers) this.#peers.add(peer);
         this.#attempt = 0;
+        this.#resume?.joined(message);
         this.#setState('joined');
         this.#scheduleRefresh();
+        if (message.ice_servers)
+          this.#useIceServers([...message.ice_servers] as RTCIceServer[], message.ice_servers_ttl ?? 0);
         break;
       case 'peer_joined':
         this.#peers.add(message.peer_id);
@@ -289,6 +326,25 @@ export class SignalingClient extends Emitter<SignalingEvents> {
     this.emit('message', message);
     // TypeScript cannot correlate `message.type` with the payload type of the event of that name.
     this.emit(message.type, message as never);
+    // Handled by every listener: a resume need not deliver it again.
+    if ('seq' in message && typeof message.seq === 'number') this.#resume?.processed(message.seq);
+  }
+
+  /** Takes new ICE servers and refreshes them before their credentials (`ttl` seconds) expire. */
+  #useIceServers(iceServers: RTCIceServer[], ttl: number): void {
+    this.#iceServers = iceServers;
+    this.emit('ice_servers', { iceServers, ttl });
+    this.#clearTimer('ice');
+    if (ttl <= 0) return;
+    this.#setTimer('ice', ttl * 1000 * ICE_REFRESH_SHARE, () => this.#refreshIceServers());
+  }
+
+  #refreshIceServers(): void {
+    void fetchIceConfig(this.url, { fetch: this.#fetch, token: this.#token }).then((fresh) => {
+      if (this.#state === 'closed' || this.#state === 'idle') return;
+      if (fresh) this.#useIceServers(fresh.iceServers, fresh.ttl);
+      else this.#setTimer('ice', REFRESH_RETRY_MS, () => this.#refreshIceServers());
+    });
   }
 
   #handleClose(code: number, reason: string): void {
@@ -343,6 +399,8 @@ export class SignalingClient extends Emitter<SignalingEvents> {
   }
 
   #finish(code: number, reason: string): void {
+    this.#resume?.clear();
+    this.#clearTimer('ice');
     this.#setState('closed');
     this.emit('close', { code, reason, willReconnect: false });
   }

@@ -6,6 +6,7 @@ import {
   type LocalLimitStores,
 } from '../security/local-limit-stores.js';
 import type { Broker } from '../signaling/broker.js';
+import { DEFAULT_SESSION_LIMITS } from '../signaling/session-store.js';
 import { MemoryBroker } from './memory-broker.js';
 
 /** Where rooms live and where limits are counted, chosen together from the configuration. */
@@ -21,7 +22,7 @@ export interface Cluster {
 
 export type ClusterConfig = LimitConfig &
   Pick<Config, 'redisUrl' | 'redisKeyPrefix'> &
-  Partial<Pick<Config, 'redisCluster' | 'redisHeartbeatMs'>>;
+  Partial<Pick<Config, 'redisCluster' | 'redisHeartbeatMs' | 'resumeBufferMessages' | 'resumeBufferBytes'>>;
 
 export interface ClusterOptions {
   readonly now?: () => number;
@@ -46,8 +47,12 @@ export class BrokerUnavailableError extends Error {
 export async function createCluster(config: ClusterConfig, options: ClusterOptions = {}): Promise<Cluster> {
   const now = options.now ?? Date.now;
   const local = createLocalLimitStores(config, now);
+  const sessionLimits = {
+    maxMessages: config.resumeBufferMessages ?? DEFAULT_SESSION_LIMITS.maxMessages,
+    maxBytes: config.resumeBufferBytes ?? DEFAULT_SESSION_LIMITS.maxBytes,
+  };
   if (config.redisUrl === null) {
-    const broker = new MemoryBroker(now);
+    const broker = new MemoryBroker(now, sessionLimits);
     return { broker, limits: local, local, close: () => broker.close() };
   }
 
@@ -64,6 +69,7 @@ export async function createCluster(config: ClusterConfig, options: ClusterOptio
     cluster: config.redisCluster ?? false,
     prefix: config.redisKeyPrefix,
     now,
+    sessionLimits,
     ...(config.redisHeartbeatMs ? { heartbeatMs: config.redisHeartbeatMs } : {}),
     onError: (error, context) => {
       if (connected) options.onBrokerError?.(error, context);

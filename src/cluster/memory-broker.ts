@@ -11,6 +11,8 @@ import type {
 } from '../signaling/broker.js';
 import type { PeerId } from '../signaling/protocol.js';
 import type { RoomId } from '../signaling/room-id.js';
+import { DEFAULT_SESSION_LIMITS, type SessionLimits } from '../signaling/session-store.js';
+import { MemorySessions } from './memory-sessions.js';
 
 interface StoredRoom {
   readonly createdAt: number;
@@ -23,7 +25,8 @@ const PENDING_METADATA_MS = 86_400_000;
 
 /**
  * The single-process broker: rooms in a Map, events delivered synchronously inside `publish`, in
- * publish order. A listener that throws does not stop delivery to the others.
+ * publish order. A listener that throws does not stop delivery to the others. Relays for detached
+ * peers are kept by `sessions` inside the same `publish`.
  */
 export class MemoryBroker implements Broker {
   readonly kind = 'memory' as const;
@@ -35,9 +38,20 @@ export class MemoryBroker implements Broker {
   /** Denied token ids and when each expires anyway. */
   readonly #denied = new Map<string, number>();
   #lifecycle: RoomLifecycle | null = null;
+  readonly sessions: MemorySessions;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = Date.now, limits: SessionLimits = DEFAULT_SESSION_LIMITS) {
     this.#now = now;
+    this.sessions = new MemorySessions(
+      {
+        member: (roomId, peerId) => this.#rooms.get(roomId)?.members.get(peerId),
+        room: (roomId) => this.room(roomId),
+        leave: (roomId, peerId) => this.leave(roomId, peerId),
+        publish: (roomId, event) => this.publish(roomId, event),
+      },
+      limits,
+      now,
+    );
   }
 
   async subscribe(roomId: RoomId, listener: RoomEventListener): Promise<() => Promise<void>> {
@@ -56,6 +70,7 @@ export class MemoryBroker implements Broker {
   }
 
   publish(roomId: RoomId, event: RoomEvent): void {
+    if (event.kind === 'relay') this.sessions.buffer(roomId, event.from, event.to, event.payload);
     const set = this.#listeners.get(roomId);
     if (!set) return;
     for (const listener of set) {

@@ -13,11 +13,13 @@ import type {
 } from '../signaling/broker.js';
 import type { PeerId } from '../signaling/protocol.js';
 import type { RoomId } from '../signaling/room-id.js';
+import { DEFAULT_SESSION_LIMITS, type SessionLimits } from '../signaling/session-store.js';
 import { type FleetState, InstanceRegistry } from './instance-registry.js';
 import { type RedisCommands, RedisLink } from './redis-link.js';
 import { RoomChannels } from './redis-room-channels.js';
 import { indexEntry, parseMember, roomExtras, type StoredMember, splitEntry } from './redis-room-records.js';
 import { JOIN_SCRIPT, LEAVE_SCRIPT, METADATA_SCRIPT, RECONCILE_SCRIPT } from './redis-room-scripts.js';
+import { RedisSessions } from './redis-sessions.js';
 
 /** Default beat: a crashed instance's peers are announced as left within 3 to 4 beats. */
 export const DEFAULT_HEARTBEAT_MS = 1000;
@@ -34,6 +36,8 @@ export interface RedisBrokerOptions {
   readonly heartbeatMs?: number;
   readonly now?: () => number;
   readonly onError?: (error: unknown, context: string) => void;
+  /** Bounds of a detached peer's buffer (`RESUME_BUFFER_*`). */
+  readonly sessionLimits?: SessionLimits;
 }
 
 /**
@@ -50,6 +54,7 @@ export class RedisBroker implements Broker, FleetState {
   readonly instanceId = randomBytes(8).toString('hex');
   readonly link: RedisLink;
   readonly registry: InstanceRegistry;
+  readonly sessions: RedisSessions;
   readonly #redis: RedisCommands;
   readonly #prefix: string;
   readonly #now: () => number;
@@ -77,6 +82,26 @@ export class RedisBroker implements Broker, FleetState {
       onError: this.#onError,
     });
     this.registry.register(this);
+    const channels = this.#channels;
+    this.sessions = new RedisSessions(
+      this.#redis,
+      this.#prefix,
+      {
+        instanceId: this.instanceId,
+        sharded: link.cluster,
+        channel: (roomId) => channels.channel(roomId),
+        encode: (event) => channels.encode(event),
+        leave: async (roomId, peerId) => (await this.#leave(roomId, peerId)) !== null,
+        publish: (roomId, event) => this.publish(roomId, event),
+        room: (roomId) => this.room(roomId),
+        index: (roomId, peerId, held) =>
+          held
+            ? this.#redis.sadd(this.#indexKey(this.instanceId), indexEntry(roomId, peerId)).then(() => {})
+            : this.#unindex(this.instanceId, roomId, peerId),
+      },
+      options.sessionLimits ?? DEFAULT_SESSION_LIMITS,
+      this.#onError,
+    );
   }
 
   /** Connects to Redis and joins the fleet's liveness registry; rejects if Redis is unreachable. */
@@ -101,7 +126,9 @@ export class RedisBroker implements Broker, FleetState {
     return this.#channels.subscribe(roomId, listener);
   }
 
+  /** Relays go through a script that also buffers them for detached recipients (`RedisSessions`). */
   publish(roomId: RoomId, event: RoomEvent): Promise<void> {
+    if (event.kind === 'relay') return this.sessions.publishRelay(roomId, event);
     return this.#channels.publish(roomId, event);
   }
 
@@ -206,6 +233,7 @@ export class RedisBroker implements Broker, FleetState {
     for (const entry of await this.#redis.smembers(index)) {
       const [roomId, peerId] = splitEntry(entry);
       const member = await this.#leave(roomId, peerId);
+      await this.sessions.close(roomId, peerId);
       if (member === null) continue;
       await this.publish(roomId, { kind: 'left', peerId });
       this.#lifecycle?.memberReaped(roomId, member);

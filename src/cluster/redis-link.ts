@@ -79,6 +79,11 @@ export class RedisLink {
     return link;
   }
 
+  /** True for a Redis Cluster: room channels are sharded (SPUBLISH). */
+  get cluster(): boolean {
+    return this.#cluster;
+  }
+
   /** True while both connections are up. */
   get ready(): boolean {
     return this.commands.status === 'ready' && this.#subscriber.status === 'ready';

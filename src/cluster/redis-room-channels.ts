@@ -46,12 +46,21 @@ export class RoomChannels {
 
   /** Sends `event` to every instance subscribed to the room; resolves once Redis has it. */
   async publish(roomId: RoomId, event: RoomEvent): Promise<void> {
-    // Relay payloads may be UTF-8 bytes in-process; on the channel everything is JSON text.
+    await this.#link.publish(this.#channel(roomId), this.encode(event));
+  }
+
+  /** The event as it travels on the channel: JSON text (relay payloads in-process may be bytes). */
+  encode(event: RoomEvent): string {
     const wire =
       event.kind === 'relay' && typeof event.payload !== 'string'
         ? { ...event, payload: textDecoder.decode(event.payload) }
         : event;
-    await this.#link.publish(this.#channel(roomId), JSON.stringify(wire));
+    return JSON.stringify(wire);
+  }
+
+  /** The room's channel name (for scripts that publish on it themselves). */
+  channel(roomId: RoomId): string {
+    return this.#channel(roomId);
   }
 
   /** Forgets every listener (the link is closing). */

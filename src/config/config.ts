@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { jwtKeyProblem } from '../auth/jwt-key.js';
 import { dialectPath } from './dialect-paths.js';
+import { iceIssues, iceUrlList, turnSecretText } from './ice-config.js';
 import { INTEGRATION_ENVIRONMENT, integrationIssues, integrationSettings } from './integration.js';
 import { redisUrlText, scaleOutIssues, workersText } from './scale-out.js';
 import {
@@ -110,6 +111,13 @@ const ENVIRONMENT = z.object({
       .pipe(z.enum(LOG_LEVELS, { message: `expected one of ${LOG_LEVELS.join(', ')}` })),
   ),
   ICE_SERVERS: iceServersText.optional(),
+  STUN_URLS: iceUrlList(['stun', 'stuns']).optional(),
+  TURN_URLS: iceUrlList(['turn', 'turns']).optional(),
+  TURN_SECRET: turnSecretText.optional(),
+  TURN_TTL: withDefault('86400', integer(60, 7 * 86_400)),
+  RESUME_GRACE_SECONDS: withDefault('30', integer(0, 3600)),
+  RESUME_BUFFER_MESSAGES: withDefault('100', integer(1, 100_000)),
+  RESUME_BUFFER_BYTES: withDefault('262144', integer(1024, 64 * 1024 * 1024)),
   SHUTDOWN_TIMEOUT: withDefault('8', integer(1, 9)),
   METRICS_TOKEN: secretText.optional(),
   METRICS_PORT: integer(1, 65535).optional(),
@@ -161,7 +169,19 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     /** Worker processes sharing the port (node:cluster); 1 runs the server in this process. */
     workers: env.WORKERS,
     logLevel: env.LOG_LEVEL,
-    iceServers: Object.freeze([...(env.ICE_SERVERS ?? DEFAULT_ICE_SERVERS)]),
+    // The public STUN default only when no ICE variable is set at all.
+    iceServers: Object.freeze([
+      ...(env.ICE_SERVERS ?? (env.STUN_URLS || env.TURN_URLS ? [] : DEFAULT_ICE_SERVERS)),
+    ]),
+    stunUrls: Object.freeze([...(env.STUN_URLS ?? [])]),
+    turnUrls: Object.freeze([...(env.TURN_URLS ?? [])]),
+    /** Shared secrets for TURN REST credentials; the first signs, the others are still accepted by coturn. */
+    turnSecrets: Object.freeze([...(env.TURN_SECRET ?? [])]),
+    turnTtl: env.TURN_TTL,
+    /** Seconds a dropped peer stays resumable; 0 turns resume off. */
+    resumeGraceSeconds: env.RESUME_GRACE_SECONDS,
+    resumeBufferMessages: env.RESUME_BUFFER_MESSAGES,
+    resumeBufferBytes: env.RESUME_BUFFER_BYTES,
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
     /** Bearer token `GET /metrics` requires; null leaves it open (protect it at the network). */
     metricsToken: env.METRICS_TOKEN ?? null,
@@ -202,6 +222,7 @@ export function loadConfig(env: Environment): Config {
   if (result.success) {
     const { workers, redisUrl, redisCluster } = result.data;
     issues.push(...scaleOutIssues({ workers, redisUrl: redisUrl ?? undefined, redisCluster }));
+    issues.push(...iceIssues(result.data));
   }
   const previous = secretText.safeParse(env['JWT_SECRET_KEY_PREVIOUS']);
   const previousProblem = previous.success ? jwtKeyProblem(previous.data) : undefined;

@@ -111,11 +111,12 @@ export const ROUTES: readonly RouteDoc[] = [
   {
     method: 'get',
     path: '/api/ice-servers',
-    summary: 'ICE servers for browsers (ICE_SERVERS)',
+    summary: 'ICE servers for browsers: STUN_URLS, TURN_URLS with coturn REST credentials, ICE_SERVERS',
     tag: 'status',
+    auth: 'token',
     responses: {
       '200': {
-        description: 'ICE server list',
+        description: 'ICE server list, and how many seconds its TURN credentials stay valid',
         schema: z.object({
           iceServers: z.array(
             z.object({
@@ -124,8 +125,10 @@ export const ROUTES: readonly RouteDoc[] = [
               credential: z.string().optional(),
             }),
           ),
+          ttl: z.number().int(),
         }),
       },
+      '401': { description: 'REQUIRE_AUTH is on and the bearer token is missing or bad', schema: detail },
     },
   },
   {

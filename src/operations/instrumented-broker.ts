@@ -13,6 +13,7 @@ import type {
 } from '../signaling/broker.js';
 import type { EncodedRelay, PeerId } from '../signaling/protocol.js';
 import type { RoomId } from '../signaling/room-id.js';
+import type { SessionStore } from '../signaling/session-store.js';
 import type { NegotiationTracker } from './negotiation-tracker.js';
 
 /** What the instrumented broker reports; each callback must only count and never throw. */
@@ -36,6 +37,7 @@ const BARRIER_FROM = '~drain-barrier';
  */
 export class InstrumentedBroker implements Broker {
   readonly kind: 'memory' | 'redis';
+  readonly sessions: SessionStore;
   readonly #inner: Broker;
   readonly #observer: BrokerObserver;
   readonly #negotiations: NegotiationTracker;
@@ -46,6 +48,7 @@ export class InstrumentedBroker implements Broker {
   constructor(inner: Broker, observer: BrokerObserver, negotiations: NegotiationTracker) {
     this.#inner = inner;
     this.kind = inner.kind;
+    this.sessions = inner.sessions;
     this.#observer = observer;
     this.#negotiations = negotiations;
   }

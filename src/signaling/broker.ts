@@ -1,5 +1,6 @@
 import type { EncodedRelay, PeerId } from './protocol.js';
 import type { RoomId } from './room-id.js';
+import type { SessionStore } from './session-store.js';
 
 /** A peer as every instance of the fleet knows it. */
 export interface MemberInfo {
@@ -66,7 +67,22 @@ export type RoomEvent =
   /** Admin API: every instance closes its peers of the room with 4410 and `reason`. */
   | { readonly kind: 'close'; readonly reason: string }
   /** Admin API: `{type:"server", payload}` to `to`, or to every peer of the room. */
-  | { readonly kind: 'server'; readonly to?: PeerId; readonly payload: unknown };
+  | { readonly kind: 'server'; readonly to?: PeerId; readonly payload: unknown }
+  | SessionEvent;
+
+/**
+ * A marker in a room's event stream about one peer's session (never shown to clients): `detached`
+ * and `resumed` are published atomically with the change in the `SessionStore`, so every relay is
+ * on exactly one side of them; `takeover` asks the instance holding the peer's old connection to let
+ * it go (it checks `tokenHash` and `username` itself).
+ */
+export interface SessionEvent {
+  readonly kind: 'session';
+  readonly peerId: PeerId;
+  readonly phase: 'detached' | 'resumed' | 'takeover';
+  readonly tokenHash?: string;
+  readonly username?: string | null;
+}
 
 export type RoomEventListener = (event: RoomEvent) => void;
 
@@ -84,7 +100,9 @@ export interface LocalMembership {
 /**
  * Where rooms live: membership (with the room cap enforced atomically) and event delivery.
  * Delivery guarantee: every listener subscribed to a room when an event is published receives it once,
- * and events published by one caller arrive in the order they were published. Nothing is persisted:
+ * and events published by one caller arrive in the order they were published. Every listener of a
+ * room sees its events in one same order (one Redis, or the room's one shard, orders them), which
+ * the session markers rely on. Nothing is persisted:
  * a listener subscribed after a publish does not see it. A room exists while it has members and is
  * removed when its last member leaves.
  */
@@ -127,5 +145,7 @@ export interface Broker {
   denyToken(jti: string, expiresAt: number): Promise<void>;
   /** True when `jti` is on the deny list. */
   isTokenDenied(jti: string): Promise<boolean>;
+  /** Sessions that outlive their connections (resume); shares this broker's rooms and events. */
+  readonly sessions: SessionStore;
   close(): Promise<void>;
 }

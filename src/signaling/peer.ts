@@ -1,3 +1,4 @@
+import type { SessionEvent } from './broker.js';
 import type { CloseCode } from './errors.js';
 import type { EncodedRelay, PeerId, ServerMessage } from './protocol.js';
 
@@ -14,5 +15,13 @@ export interface Peer {
   send(message: ServerMessage): void;
   /** Sends an already-encoded server message (relays are encoded once for every recipient). */
   sendEncoded(json: EncodedRelay): void;
+  /**
+   * Sends a relayed frame with this recipient's `seq` added, without re-encoding the shared payload
+   * (e.g. the payload's bytes, then `,"seq":n}`). Optional: without it the two are joined and sent
+   * with `sendEncoded`.
+   */
+  sendRelay?(json: EncodedRelay, seq: number): void;
+  /** A session marker about this peer (see `SessionEvent`); only session-aware peers implement it. */
+  sessionEvent?(event: SessionEvent): void;
   close(code: CloseCode, reason: string): void;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCode } from './errors.js';
+import type { JoinedSessionFields } from './session-protocol.js';
 
 /**
  * The wire protocol (CONTRACT.md, "WebSocket"): every client and server message, one union on `type`.
@@ -75,8 +76,8 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** The client messages that are relayed to other peers. */
 export type RelayableMessage = OfferMessage | AnswerMessage | IceCandidateMessage;
 
-/** A relayed copy: the sender's validated message with `from` set by the server. */
-export type RelayedMessage = RelayableMessage & { readonly from: PeerId };
+/** A relayed copy: the validated message, `from` set by the server, `seq` (resume) its number for this recipient. */
+export type RelayedMessage = RelayableMessage & { readonly from: PeerId; readonly seq?: number };
 
 /** A peer already in the room, as `joined` lists it. */
 export interface PeerInfo {
@@ -86,7 +87,7 @@ export interface PeerInfo {
 
 /** Any message the server sends. */
 export type ServerMessage =
-  | {
+  | ({
       readonly type: 'joined';
       readonly room_id: string;
       readonly peer_id: PeerId;
@@ -95,7 +96,7 @@ export type ServerMessage =
       readonly peer_info: readonly PeerInfo[];
       /** Text an admin attached to the room, when there is some. */
       readonly metadata?: string;
-    }
+    } & JoinedSessionFields)
   | { readonly type: 'peer_joined'; readonly peer_id: PeerId; readonly username?: string }
   | { readonly type: 'peer_left'; readonly peer_id: PeerId }
   | { readonly type: 'pong'; readonly ts?: number | string }

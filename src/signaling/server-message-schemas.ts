@@ -1,9 +1,22 @@
 import { z } from 'zod';
-import { ErrorCode } from './errors.js';
+import { ErrorCode, ResumeRefusal } from './errors.js';
 import { CLIENT_MESSAGE_SCHEMAS, type ServerMessage } from './protocol.js';
 
 const peerId = z.string().min(1).max(64);
-const from = { from: peerId.describe('the sender, set by the server') };
+const from = {
+  from: peerId.describe('the sender, set by the server'),
+  seq: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe('this recipient’s position in its session stream (resume)'),
+};
+const iceServer = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
 
 /**
  * Every server message as a schema, by `type`: what the API documentation (AsyncAPI) publishes. The
@@ -17,6 +30,16 @@ export const SERVER_MESSAGE_SCHEMAS = {
       peer_id: peerId,
       peers: z.array(peerId).describe('the other peers already in the room'),
       metadata: z.string().optional().describe('text an admin attached to the room'),
+      resume_token: z.string().optional().describe('single use: reconnect with ?resume=<token>&last_seq=<n>'),
+      epoch: z.string().optional().describe('the stream seq counts in'),
+      resumed: z.boolean().optional().describe('true: same peer id, the others saw nothing'),
+      recovered: z.boolean().optional().describe('with resumed: every message after last_seq follows'),
+      resume_refused: z
+        .enum(Object.values(ResumeRefusal) as [ResumeRefusal, ...ResumeRefusal[]])
+        .optional()
+        .describe('why the requested resume was refused; this is a fresh join'),
+      ice_servers: z.array(iceServer).optional().describe('for new RTCPeerConnection({iceServers})'),
+      ice_servers_ttl: z.number().int().optional().describe('seconds the TURN credentials stay valid'),
     })
     .describe('First message after a successful join.'),
   peer_joined: z

@@ -1,5 +1,5 @@
-import type { Broker, JoinOptions } from './broker.js';
-import type { PeerId, RelayableMessage } from './protocol.js';
+import type { Broker, JoinOptions, JoinOutcome, MemberInfo } from './broker.js';
+import type { PeerId, RelayableMessage, ServerMessage } from './protocol.js';
 import type { RoomId } from './room-id.js';
 import type { RoomObserver } from './room-observer.js';
 
@@ -24,12 +24,28 @@ export interface SignalingHubDeps {
   ) => void;
 }
 
-/** How one join is bounded: the room cap to apply (default `maxPeersPerRoom`) and the broker's options. */
+/**
+ * How `join` admits a peer: by default a fresh join under the room cap (`maxPeers`, default
+ * `maxPeersPerRoom`; `createMaxPeers` for a room it creates), announced to the room.
+ */
 export interface HubJoinOptions extends JoinOptions {
   readonly maxPeers?: number;
+  /** Admits the member instead of `broker.join` (a resume claims its session). */
+  readonly admit?: (
+    member: MemberInfo,
+  ) => Promise<JoinOutcome | { readonly ok: false; readonly reason: 'refused' }>;
+  /**
+   * False for a peer the room already has (a resume): no `peer_joined`, and the peer is listed
+   * before admission so it sees every event from then on (it decides itself what it already has).
+   */
+  readonly announce?: boolean;
+  /** Runs after admission, before `joined` is sent (records the session); a failure rolls the join back. */
+  readonly admitted?: (member: MemberInfo) => Promise<void>;
+  /** Fields added to `joined`, read once admission succeeded. */
+  readonly extras?: () => Partial<Extract<ServerMessage, { type: 'joined' }>>;
 }
 
-/** Result of `SignalingHub.join`. */
+/** Result of `SignalingHub.join`; `refused` only comes from a custom `admit`. */
 export type JoinResult =
   | { readonly ok: true }
-  | { readonly ok: false; readonly reason: 'room_full' | 'id_taken' | 'unavailable' };
+  | { readonly ok: false; readonly reason: 'room_full' | 'id_taken' | 'unavailable' | 'refused' };

@@ -64,22 +64,32 @@ export class SignalingHub implements LocalMembership {
    * `createMaxPeers` caps a room this join creates (a token's `max_peers`).
    */
   async join(roomId: RoomId, peer: Peer, options: HubJoinOptions = {}): Promise<JoinResult> {
-    const { maxPeers = this.#deps.maxPeersPerRoom, ...brokerOptions } = options;
+    const { maxPeers = this.#deps.maxPeersPerRoom, admit } = options;
+    const brokerOptions =
+      options.createMaxPeers === undefined ? {} : { createMaxPeers: options.createMaxPeers };
     const room = this.#localRoom(roomId);
     room.pendingJoins += 1;
-    const member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
+    let member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
+    const announce = options.announce ?? true;
     let inBroker = false;
     try {
       await room.ready;
-      const outcome = await this.#deps.broker.join(roomId, member, maxPeers, brokerOptions);
-      if (!outcome.ok) return { ok: false, reason: outcome.reason };
-      inBroker = true;
+      // A resumed peer is listed first: it must see every event from its `resumed` marker on.
+      if (!announce) this.#list(room, peer);
+      const outcome = await (admit?.(member) ??
+        this.#deps.broker.join(roomId, member, maxPeers, brokerOptions));
+      if (!outcome.ok) {
+        if (!announce && room.peers.delete(peer.id)) this.#localPeerCount -= 1;
+        return { ok: false, reason: outcome.reason };
+      }
+      inBroker = announce;
+      if (!announce) member = outcome.room.members.find((m) => m.peerId === peer.id) ?? member;
       // The new peer itself enters `members` with its own `joined` event, which tells the local others.
       for (const m of outcome.room.members)
         if (m.peerId !== peer.id && !room.departed.has(m.peerId)) room.members.set(m.peerId, m);
-      room.peers.set(peer.id, peer);
+      await options.admitted?.(member);
+      if (announce) this.#list(room, peer);
       this.#records.set(peer, member);
-      this.#localPeerCount += 1;
       const others = outcome.room.members.filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId));
       peer.send({
         type: 'joined',
@@ -88,9 +98,12 @@ export class SignalingHub implements LocalMembership {
         peers: others.map((m) => m.peerId),
         peer_info: others.map((m) => ({ peer_id: m.peerId, username: m.username })),
         ...(outcome.room.metadata !== undefined ? { metadata: outcome.room.metadata } : {}),
+        ...options.extras?.(),
       });
-      await this.#deps.broker.publish(roomId, { kind: 'joined', member });
-      this.#deps.observer?.peerJoined(roomId, member);
+      if (announce) {
+        await this.#deps.broker.publish(roomId, { kind: 'joined', member });
+        this.#deps.observer?.peerJoined(roomId, member);
+      } else room.members.set(peer.id, member);
       return { ok: true };
     } catch (error) {
       this.#deps.onBrokerError?.(error, 'join');
@@ -121,6 +134,15 @@ export class SignalingHub implements LocalMembership {
     } finally {
       this.#releaseIfEmpty(roomId, room);
     }
+  }
+
+  /** Forgets a local peer without telling the broker or the room: its session lives on (detached). */
+  release(roomId: RoomId, peer: Peer): void {
+    const room = this.#rooms.get(roomId);
+    if (!room || room.peers.get(peer.id) !== peer) return;
+    room.peers.delete(peer.id);
+    this.#localPeerCount -= 1;
+    this.#releaseIfEmpty(roomId, room);
   }
 
   heldMembers(): ReadonlyMap<RoomId, readonly MemberInfo[]> {
@@ -222,6 +244,11 @@ export class SignalingHub implements LocalMembership {
     if (sent) sent.catch((error) => this.#deps.onBrokerError?.(error, 'relay'));
   }
 
+  #list(room: LocalRoom, peer: Peer): void {
+    room.peers.set(peer.id, peer);
+    this.#localPeerCount += 1;
+  }
+
   #localRoom(roomId: RoomId): LocalRoom {
     const existing = this.#rooms.get(roomId);
     if (existing) return existing;
@@ -281,6 +308,9 @@ export class SignalingHub implements LocalMembership {
         else for (const peer of room.peers.values()) peer.send(message);
         return;
       }
+      case 'session':
+        room.peers.get(event.peerId)?.sessionEvent?.(event);
+        return;
     }
   }
 

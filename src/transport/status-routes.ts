@@ -17,7 +17,8 @@ export interface StatusRoutesDeps {
 }
 
 /**
- * `GET /` (JSON, or the landing page for browsers) and `GET /health`.
+ * `GET /` (JSON, or the landing page for browsers) and `GET /health` (`GET /api/ice-servers` is in
+ * `ice-servers.ts`).
  * `/health` needs no login, so its cost is bounded: one broker check (a ping and a room count) at
  * most once a second, shared by every call made meanwhile.
  */

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Cluster, createCluster } from '../../src/cluster/create-cluster.js';
 import { RedisBroker } from '../../src/cluster/redis-broker.js';
 import { canStartRedis, startRedisCluster } from '../helpers/redis-process.js';
+import { candidate, candidateNumbers, openSession, take, waitUntil } from '../helpers/resume.js';
 import { startServer } from '../helpers/server.js';
 import { joinRoom } from '../helpers/ws-client.js';
 import { describeBroker } from './broker-contract.js';
@@ -51,6 +52,7 @@ if (cluster === null) {
       REDIS_CLUSTER: 'true',
       REDIS_KEY_PREFIX: prefix(),
       RATE_LIMIT_PER_MINUTE: '100000',
+      RESUME_GRACE_SECONDS: '30',
     };
     let one: Awaited<ReturnType<typeof startServer>>;
     let two: Awaited<ReturnType<typeof startServer>>;
@@ -84,6 +86,22 @@ if (cluster === null) {
       b.client.close();
       assert.equal((await a.client.next('peer_left')).peer_id, b.peerId);
       a.client.close();
+    });
+
+    test('a peer cut on one instance resumes on the other: the session scripts run on the room’s shard', async () => {
+      const a = await openSession(one.wsUrl, 'sharded-resume');
+      const b = await openSession(two.wsUrl, 'sharded-resume');
+      await a.client.next('peer_joined');
+      b.client.ws.terminate();
+      await waitUntil(() => two.app.diagnostics.localPeers === 0, 'instance two to detach b');
+      for (let i = 1; i <= 3; i += 1) a.client.send(candidate(i, b.peerId));
+      await a.client.expectAlive();
+      const back = await openSession(one.wsUrl, 'sharded-resume', { token: b.token, lastSeq: 0 });
+      assert.deepEqual([back.peerId, back.joined.resumed, back.joined.recovered], [b.peerId, true, true]);
+      assert.deepEqual(candidateNumbers(await take(back.client, 'ice_candidate', 3)), [1, 2, 3]);
+      assert.equal(a.client.inbox.filter((m) => m.type === 'peer_left').length, 0);
+      a.client.close();
+      back.client.close();
     });
   });
 }

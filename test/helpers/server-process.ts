@@ -23,7 +23,15 @@ export async function spawnServer(env: Record<string, string>, dir?: string): Pr
     ['--import', import.meta.resolve('tsx'), join(process.cwd(), 'src', 'main.ts')],
     {
       cwd,
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
+      // Resume off unless a test turns it on (see test/helpers/server.ts).
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        LOG_LEVEL: 'info',
+        RESUME_GRACE_SECONDS: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -51,6 +51,9 @@ export async function startServer(
     SSL_KEYFILE: join(dir, 'ssl', 'server.key'),
     JWT_SECRET_FILE: join(dir, '.jwt_secret'),
     ICE_SERVERS: '[]',
+    // Resume off unless a test turns it on: the older tests observe a dropped client as peer_left at
+    // once; test/transport/websocket/resume*.test.ts and the browser resume test turn it on.
+    RESUME_GRACE_SECONDS: '0',
     ...env,
   });
   const logs: Record<string, unknown>[] = [];

@@ -7,6 +7,8 @@ import type { TrafficCounters } from './traffic-counters.js';
 
 /** Relays may be UTF-8 bytes; they still go out as text frames. */
 const TEXT_FRAME = { binary: false } as const;
+const FIRST_FRAGMENT = { binary: false, fin: false } as const;
+const LAST_FRAGMENT = { binary: false, fin: true } as const;
 
 /** How a dialect says goodbye before the close frame (some clients ignore close codes). */
 export type Farewell = (connection: ClientConnection, code: number, reason: string) => void;
@@ -72,6 +74,26 @@ export class ClientConnection {
     if (traffic !== null) {
       traffic.messagesOut += 1;
       traffic.bytesOut += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
+    }
+  }
+
+  /**
+   * Sends one text message as two fragments, `head` then `tail`, copying neither: a relay's shared
+   * bytes and this recipient's `,"seq":n}`. Same checks and counting as `send`.
+   */
+  sendParts(head: Uint8Array, tail: Uint8Array): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.#sendBufferLimit) {
+      this.#events.emit('slow_consumer', this.eventFields());
+      this.ws.terminate();
+      return;
+    }
+    this.ws.send(head, FIRST_FRAGMENT);
+    this.ws.send(tail, LAST_FRAGMENT);
+    const traffic = this.#traffic;
+    if (traffic !== null) {
+      traffic.messagesOut += 1;
+      traffic.bytesOut += head.byteLength + tail.byteLength;
     }
   }
 

@@ -6,9 +6,12 @@ import type { JoinGate } from '../../integration/join-gate.js';
 import type { SecurityEvents } from '../../security/security-events.js';
 import { CloseCode, ErrorCode } from '../../signaling/errors.js';
 import type { Peer } from '../../signaling/peer.js';
+import type { FreshJoin, PeerSessions, ResumeRequest } from '../../signaling/peer-sessions.js';
 import { type AuthMessage, parseClientMessage } from '../../signaling/protocol.js';
 import { parseRoomId, type RoomId } from '../../signaling/room-id.js';
 import { leaveReasonOf } from '../../signaling/room-observer.js';
+import { SessionPeer } from '../../signaling/session-peer.js';
+import { relayHead, seqTail } from '../../signaling/session-protocol.js';
 import type { SignalingHub } from '../../signaling/signaling-hub.js';
 import type { ClientConnection } from './client-connection.js';
 import type { ConnectionAuth } from './connection-auth.js';
@@ -24,6 +27,8 @@ export interface SignalingDialectDeps {
   readonly randomId: () => string;
   /** The application's say over joins (token room limits, join hook); absent: every join goes on. */
   readonly gate?: JoinGate;
+  /** Joins and resumes (`?resume=<token>&last_seq=<n>`); without it every join is fresh. */
+  readonly sessions?: PeerSessions;
 }
 
 /**
@@ -61,7 +66,7 @@ export class SignalingDialect implements Dialect {
     return readAuthMessage;
   }
 
-  request(_req: IncomingMessage, path: string): DialectRequest {
+  request(req: IncomingMessage, path: string): DialectRequest {
     const roomId = decodeRoomId(path.slice(PATH_PREFIX.length));
     if (roomId === null) {
       return {
@@ -72,21 +77,32 @@ export class SignalingDialect implements Dialect {
         detail: path,
       };
     }
-    return { ok: true, open: (connection) => this.#join(connection, roomId) };
+    const resume = resumeRequest(req);
+    return { ok: true, open: (connection) => this.#join(connection, roomId, resume) };
   }
 
-  async #join(connection: ClientConnection, roomId: RoomId): Promise<DialectSession | null> {
-    const { hub, log, events } = this.#deps;
+  async #join(
+    connection: ClientConnection,
+    roomId: RoomId,
+    resume: ResumeRequest | undefined,
+  ): Promise<DialectSession | null> {
+    const { hub, log, events, sessions } = this.#deps;
     connection.room = roomId;
-    const peer = peerOf(connection, this.#deps.randomId());
-    connection.peerId = peer.id;
-    const admission = this.#deps.gate ? await this.#deps.gate.admit(connection, roomId, peer.id) : null;
+    // The id the application's hook is told: the one a fresh join gets, or the one a resume claims.
+    const freshId = resume === undefined ? this.#deps.randomId() : undefined;
+    connection.peerId = freshId ?? resume?.token.split('.', 1)[0];
+    const admission = this.#deps.gate
+      ? await this.#deps.gate.admit(connection, roomId, connection.peerId ?? '')
+      : null;
     if (admission && !admission.ok) {
       connection.close(admission.code, admission.reason);
       return null;
     }
     if (!connection.isOpen) return null;
-    const result = await hub.join(roomId, peer, admission?.options);
+    const fresh = { ...admission?.options, ...(freshId === undefined ? {} : { peerId: freshId }) };
+    const result = sessions
+      ? await sessions.open(roomId, connection.username, (id) => peerOf(connection, id), resume, fresh)
+      : await this.#plainJoin(connection, roomId, fresh);
     if (!result.ok) {
       if (result.reason === 'room_full') {
         events.emit('room_full', { ip: connection.client.ip, user: connection.username, room: roomId });
@@ -96,9 +112,12 @@ export class SignalingDialect implements Dialect {
       }
       return null;
     }
+    const { peer } = result;
+    connection.peerId = peer.id;
     if (!connection.isOpen) {
-      // Closed while joining: nobody else will make this peer leave.
-      void hub.leave(roomId, peer);
+      // Closed while joining: nobody else will make this peer leave (or keep it for a resume).
+      if (sessions && peer instanceof SessionPeer) sessions.closed(roomId, peer, 1006);
+      else void hub.leave(roomId, peer);
       return null;
     }
     log.info(
@@ -106,6 +125,13 @@ export class SignalingDialect implements Dialect {
       'peer joined',
     );
     return new SignalingSession(this.#deps, connection, roomId, peer);
+  }
+
+  async #plainJoin(connection: ClientConnection, roomId: RoomId, fresh: FreshJoin) {
+    const { peerId, ...options } = fresh;
+    const peer = peerOf(connection, peerId ?? this.#deps.randomId());
+    const result = await this.#deps.hub.join(roomId, peer, options);
+    return result.ok ? { ok: true as const, peer } : result;
   }
 }
 
@@ -159,7 +185,9 @@ class SignalingSession implements DialectSession {
       { ip: c.client.ip, user: c.username, room: this.#roomId, peer: this.#peer.id, code },
       'peer left',
     );
-    void this.#deps.hub.leave(this.#roomId, this.#peer, leaveReasonOf(code, c.timedOut));
+    const { sessions } = this.#deps;
+    if (sessions && this.#peer instanceof SessionPeer) sessions.closed(this.#roomId, this.#peer, code);
+    else void this.#deps.hub.leave(this.#roomId, this.#peer, leaveReasonOf(code, c.timedOut));
   }
 
   #refuse(code: ErrorCode, message: string): void {
@@ -186,14 +214,39 @@ function peerOf(connection: ClientConnection, id: string): Peer {
     username: connection.username,
     send: (message) => connection.send(JSON.stringify(message)),
     sendEncoded: (json) => connection.send(json),
+    sendRelay: (json, seq) => sendNumbered(connection, relayHead(json), seqTail(seq)),
     close: (code, reason) => connection.close(code, reason),
   };
+}
+
+/** Below this a relay is joined with its `seq` into one frame (a small copy beats a second frame). */
+const FRAGMENT_FROM_BYTES = 4096;
+
+/** A relay with this recipient's `seq`: one frame when small, else the shared bytes and the suffix. */
+function sendNumbered(connection: ClientConnection, head: Uint8Array, tail: Uint8Array): void {
+  if (head.length >= FRAGMENT_FROM_BYTES) {
+    connection.sendParts(head, tail);
+    return;
+  }
+  const frame = Buffer.allocUnsafe(head.length + tail.length);
+  frame.set(head, 0);
+  frame.set(tail, head.length);
+  connection.send(frame);
 }
 
 /** ws hands text frames over as one Buffer (fragments already joined); the other forms are rare. */
 function toBytes(data: RawData): Uint8Array {
   if (Array.isArray(data)) return Buffer.concat(data);
   return data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+}
+
+/** `?resume=<token>&last_seq=<n>`, when the client asks to resume. */
+function resumeRequest(req: IncomingMessage): ResumeRequest | undefined {
+  const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+  const token = query.get('resume');
+  if (!token) return undefined;
+  const lastSeq = Number(query.get('last_seq') ?? '0');
+  return { token, lastSeq: Number.isSafeInteger(lastSeq) && lastSeq >= 0 ? lastSeq : 0 };
 }
 
 function decodeRoomId(segment: string): RoomId | null {

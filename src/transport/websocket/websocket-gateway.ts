@@ -220,6 +220,12 @@ export class WebSocketGateway {
 
     session = await request.open(connection);
     if (session === null) return;
+    if (!this.#accepting) {
+      // Joined while a drain began: `close` has already gone through the tracked connections, and
+      // an untracked socket would keep the HTTP server from closing.
+      connection.close(CloseCode.GoingAway, DRAIN_CLOSE_REASON);
+      return;
+    }
     const opened = session;
     // Frames still waiting for a (remote) rate-limit verdict when a drain begins are not relayed:
     // the drain's guarantee covers what the relay accepted before it began, and nothing after.
