@@ -9,11 +9,12 @@ import type { Config } from './config/config.js';
 import type { Integration } from './integration/integration.js';
 import type { Operations } from './operations/operations.js';
 import type { AuthGuard } from './security/auth-guard.js';
-import type { ClientAddressResolver } from './security/client-address.js';
+import { type ClientAddressResolver, limitKey } from './security/client-address.js';
 import { LoginLimiter } from './security/login-limiter.js';
+import { UnblockRequests } from './security/unblock-requests.js';
 import type { Broker } from './signaling/broker.js';
 import { PeerSessions } from './signaling/peer-sessions.js';
-import type { SignalingHub } from './signaling/signaling-hub.js';
+import { SignalingHub } from './signaling/signaling-hub.js';
 import { iceGrant, registerIceRoutes } from './transport/ice-servers.js';
 import { registerLoginRoutes } from './transport/login-routes.js';
 import { registerPeerjsRoutes } from './transport/peerjs-routes.js';
@@ -36,6 +37,31 @@ export function createTokenService(config: Config, deps: AppDeps, now: () => num
     expireMinutes: config.jwtExpireMinutes,
     now,
   });
+}
+
+/** The signaling core over the (instrumented) broker, reporting joins to the backend and relays to the metrics. */
+export function createHub(
+  config: Config,
+  parts: { broker: Broker; integration: Integration; ops: Operations; log: Logger; now: () => number },
+): SignalingHub {
+  const { log, integration } = parts;
+  return new SignalingHub({
+    broker: parts.broker,
+    ...(integration.observer ? { observer: integration.observer } : {}),
+    onRelay: parts.ops.onRelay,
+    maxPeersPerRoom: config.maxConnectionsPerRoom,
+    now: parts.now,
+    onBrokerError: (error, context) => log.error({ err: error, context }, 'broker operation failed'),
+  });
+}
+
+/** `npm run users -- unblock ADDRESS` requests, taken by this server from beside its users file. */
+export function createUnblockRequests(config: Config, guard: AuthGuard, log: Logger): UnblockRequests {
+  return new UnblockRequests(
+    config.usersFile,
+    (ip) => guard.unblock({ ip, key: limitKey(ip) }),
+    (error) => log.error({ err: error }, 'could not take the unblock requests'),
+  );
 }
 
 /** Sessions that outlive their connections for `RESUME_GRACE_SECONDS` (resume), with ICE grants. */

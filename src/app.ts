@@ -3,7 +3,13 @@ import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { AppDiagnostics } from './app-diagnostics.js';
-import { createPeerSessions, createTokenService, registerHttpRoutes } from './app-parts.js';
+import {
+  createHub,
+  createPeerSessions,
+  createTokenService,
+  createUnblockRequests,
+  registerHttpRoutes,
+} from './app-parts.js';
 import { AccessVerifier } from './auth/access.js';
 import type { UserStore } from './auth/user-store.js';
 import type { RuntimeResources } from './bootstrap.js';
@@ -12,13 +18,12 @@ import type { Config } from './config/config.js';
 import { Integration } from './integration/integration.js';
 import { Operations } from './operations/operations.js';
 import { AuthGuard } from './security/auth-guard.js';
-import { ClientAddressResolver, limitKey } from './security/client-address.js';
+import { ClientAddressResolver } from './security/client-address.js';
 import { HostCheck } from './security/host-check.js';
 import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
-import { UnblockRequests } from './security/unblock-requests.js';
+import type { UnblockRequests } from './security/unblock-requests.js';
 import type { PeerSessions } from './signaling/peer-sessions.js';
-import { SignalingHub } from './signaling/signaling-hub.js';
 import { registerHostGuard } from './transport/host-guard.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
@@ -88,14 +93,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
   const tokens = createTokenService(config, deps, now);
   const integration = new Integration(config, { log, broker, events, now, registry: ops.metrics.registry });
   const access = new AccessVerifier(tokens, deps.users, (jti) => broker.isTokenDenied(jti));
-  const hub = new SignalingHub({
-    broker,
-    ...(integration.observer ? { observer: integration.observer } : {}),
-    onRelay: ops.onRelay,
-    maxPeersPerRoom: config.maxConnectionsPerRoom,
-    now,
-    onBrokerError: (error, context) => log.error({ err: error, context }, 'broker operation failed'),
-  });
+  const hub = createHub(config, { broker, integration, ops, log, now });
   const randomId = deps.randomId ?? randomPeerId;
   const sessions = createPeerSessions(config, { hub, broker, log, now, randomId });
 
@@ -132,11 +130,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<App> {
     now,
   });
 
-  const unblocks = new UnblockRequests(
-    config.usersFile,
-    (ip) => guard.unblock({ ip, key: limitKey(ip) }),
-    (error) => log.error({ err: error }, 'could not take the unblock requests'),
-  );
+  const unblocks = createUnblockRequests(config, guard, log);
   const diagnostics = new AppDiagnostics({ gateway, hub, events, ...cluster });
   return new App({
     config,

@@ -13,12 +13,14 @@ import type {
 } from '../signaling/broker.js';
 import type { PeerId } from '../signaling/protocol.js';
 import type { RoomId } from '../signaling/room-id.js';
-import { DEFAULT_SESSION_LIMITS, type SessionLimits } from '../signaling/session-store.js';
+import { DEFAULT_SESSION_LIMITS } from '../signaling/session-store.js';
 import { type FleetState, InstanceRegistry } from './instance-registry.js';
+import type { RedisBrokerOptions } from './redis-broker-options.js';
 import { type RedisCommands, RedisLink } from './redis-link.js';
 import { RoomChannels } from './redis-room-channels.js';
+import { denyToken, isTokenDenied, readRoom, readRooms } from './redis-room-reads.js';
 import { indexEntry, parseMember, roomExtras, type StoredMember, splitEntry } from './redis-room-records.js';
-import { JOIN_SCRIPT, LEAVE_SCRIPT, METADATA_SCRIPT, RECONCILE_SCRIPT } from './redis-room-scripts.js';
+import { defineRoomScripts } from './redis-room-scripts.js';
 import { RedisSessions } from './redis-sessions.js';
 
 /** Default beat: a crashed instance's peers are announced as left within 3 to 4 beats. */
@@ -26,19 +28,7 @@ export const DEFAULT_HEARTBEAT_MS = 1000;
 /** Seconds metadata set for a room that has not started is kept. */
 const PENDING_METADATA_SECONDS = 86_400;
 
-export interface RedisBrokerOptions {
-  readonly url: string;
-  /** `url` lists Redis Cluster seed nodes: sharded pub/sub, one hash slot per room. */
-  readonly cluster?: boolean;
-  /** Key and channel prefix, so several deployments (or test runs) can share one Redis. */
-  readonly prefix?: string;
-  /** How often this instance renews its liveness; it is dead after three missed beats. */
-  readonly heartbeatMs?: number;
-  readonly now?: () => number;
-  readonly onError?: (error: unknown, context: string) => void;
-  /** Bounds of a detached peer's buffer (`RESUME_BUFFER_*`). */
-  readonly sessionLimits?: SessionLimits;
-}
+export type { RedisBrokerOptions };
 
 /**
  * Rooms shared by every instance through Redis. A room's members live in one hash changed only by
@@ -70,10 +60,7 @@ export class RedisBroker implements Broker, FleetState {
     this.#now = options.now ?? Date.now;
     this.#onError = options.onError ?? (() => {});
     this.#channels = new RoomChannels(link, this.#prefix, this.#onError);
-    this.#redis.defineCommand('signalingJoin', { numberOfKeys: 2, lua: JOIN_SCRIPT });
-    this.#redis.defineCommand('signalingLeave', { numberOfKeys: 2, lua: LEAVE_SCRIPT });
-    this.#redis.defineCommand('signalingReconcile', { numberOfKeys: 2, lua: RECONCILE_SCRIPT });
-    this.#redis.defineCommand('signalingMetadata', { numberOfKeys: 2, lua: METADATA_SCRIPT });
+    defineRoomScripts(this.#redis);
     this.registry = new InstanceRegistry({
       link,
       prefix: this.#prefix,
@@ -179,43 +166,24 @@ export class RedisBroker implements Broker, FleetState {
     await this.#redis.signalingMetadata(...this.#roomKeys(roomId), metadata, PENDING_METADATA_SECONDS);
   }
 
-  async denyToken(jti: string, expiresAt: number): Promise<void> {
-    const ttl = Math.ceil(expiresAt - this.#now());
-    if (ttl > 0) await this.#redis.set(this.#key(`denied:${jti}`), '1', 'PX', ttl);
+  denyToken(jti: string, expiresAt: number): Promise<void> {
+    return denyToken(this.#redis, this.#key(`denied:${jti}`), expiresAt - this.#now());
   }
 
-  async isTokenDenied(jti: string): Promise<boolean> {
-    return (await this.#redis.exists(this.#key(`denied:${jti}`))) === 1;
+  isTokenDenied(jti: string): Promise<boolean> {
+    return isTokenDenied(this.#redis, this.#key(`denied:${jti}`));
   }
 
-  async rooms(): Promise<readonly RoomSummary[]> {
-    const ids = (await this.#redis.smembers(this.#key('rooms'))) as RoomId[];
-    const summaries = await Promise.all(
-      ids.map(async (roomId) => {
-        const [members, meta] = this.#roomKeys(roomId);
-        const [count, createdAt] = await Promise.all([
-          this.#redis.hlen(members),
-          this.#redis.hget(meta, 'created_at'),
-        ]);
-        return { roomId, peerCount: count, createdAt: Number(createdAt ?? 0) };
-      }),
-    );
-    return summaries.filter((s) => s.peerCount > 0);
+  rooms(): Promise<readonly RoomSummary[]> {
+    return readRooms(this.#redis, this.#key('rooms'), (roomId) => this.#roomKeys(roomId));
   }
 
   async roomCount(): Promise<number> {
     return this.#redis.scard(this.#key('rooms'));
   }
 
-  async room(roomId: RoomId): Promise<RoomSnapshot | null> {
-    const [membersKey, metaKey] = this.#roomKeys(roomId);
-    const [members, [createdAt, cap, metadata]] = await Promise.all([
-      this.#redis.hvals(membersKey),
-      this.#redis.hmget(metaKey, 'created_at', 'max_peers', 'metadata'),
-    ]);
-    if (members.length === 0) return null;
-    const extras = roomExtras(cap ?? '', metadata ?? '');
-    return { ...extras, roomId, createdAt: Number(createdAt ?? 0), members: members.map(parseMember) };
+  room(roomId: RoomId): Promise<RoomSnapshot | null> {
+    return readRoom(this.#redis, roomId, this.#roomKeys(roomId));
   }
 
   async isHealthy(): Promise<boolean> {

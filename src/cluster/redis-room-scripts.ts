@@ -1,4 +1,5 @@
 import type { Result } from 'ioredis';
+import type { RedisCommands } from './redis-link.js';
 
 /**
  * The Lua scripts that change room membership in Redis. Each touches only the keys of one room,
@@ -82,6 +83,14 @@ if before == 0 and after > 0 then started = 1 end
 if before > 0 and after == 0 then finished = 1 end
 return {removed, added, started, finished}
 `;
+
+/** Defines the room scripts as commands (`signalingJoin`, …) on `redis`. */
+export function defineRoomScripts(redis: RedisCommands): void {
+  redis.defineCommand('signalingJoin', { numberOfKeys: 2, lua: JOIN_SCRIPT });
+  redis.defineCommand('signalingLeave', { numberOfKeys: 2, lua: LEAVE_SCRIPT });
+  redis.defineCommand('signalingReconcile', { numberOfKeys: 2, lua: RECONCILE_SCRIPT });
+  redis.defineCommand('signalingMetadata', { numberOfKeys: 2, lua: METADATA_SCRIPT });
+}
 
 declare module 'ioredis' {
   // ioredis' documented way to type commands added with `defineCommand`.
