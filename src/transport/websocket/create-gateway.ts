@@ -8,6 +8,7 @@ import type { HostCheck } from '../../security/host-check.js';
 import type { LimitStores } from '../../security/limit-stores.js';
 import type { OriginPolicy } from '../../security/origin-policy.js';
 import type { SecurityEvents } from '../../security/security-events.js';
+import type { PeerSessions } from '../../signaling/peer-sessions.js';
 import type { SignalingHub } from '../../signaling/signaling-hub.js';
 import { compatDialects } from './compat-dialects.js';
 import { ConnectionAuth } from './connection-auth.js';
@@ -34,6 +35,8 @@ export interface GatewayParts {
   readonly traffic?: TrafficCounters;
   /** Token room limits and the backend's join hook, asked before each native join. */
   readonly gate?: JoinGate;
+  /** Resume: sessions that outlive their connections; without it every join is fresh. */
+  readonly sessions?: PeerSessions;
 }
 
 /**
@@ -53,7 +56,11 @@ export function createWebSocketGateway(config: Config, parts: GatewayParts): Web
     config,
     secure: config.requireHttps,
     dialects: [
-      new SignalingDialect({ hub, auth, events, log, randomId, ...(parts.gate ? { gate: parts.gate } : {}) }),
+      new SignalingDialect({
+        ...{ hub, auth, events, log, randomId },
+        ...(parts.gate ? { gate: parts.gate } : {}),
+        ...(parts.sessions ? { sessions: parts.sessions } : {}),
+      }),
       ...compatDialects(config, { hub, events, log, randomId }),
     ],
     admission: new UpgradeAdmission({
