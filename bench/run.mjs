@@ -15,7 +15,16 @@
 // Exit code: 0 when the benchmark ran (even if targets are missed), 1 when it could not measure.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -210,11 +219,32 @@ if (!realtimeLatency) {
   console.error('note: chrt -f not available or not permitted; latency measured under normal scheduling');
 }
 
+// All threads of a target share CPU 0, so under SCHED_FIFO a thread that busy-waits for another of
+// the same priority never lets it run: cppgc's incremental sweep task re-posts itself on the main
+// thread until the concurrent sweeper (a V8 platform worker) is done (gdb: main thread in
+// Sweeper::ScheduleIncrementalSweeping -> uv_async_send, workers runnable but never scheduled). The
+// target then spun at 100 % for good and, being FIFO on CPU 0, starved the next target too: the
+// "second target gets no relays" failure. Helper threads therefore get priority 2, above the main
+// thread's 1: when one becomes runnable it preempts the main thread, so such a wait ends at once.
 function setRealtime(pid, on) {
-  const policy = on ? ['-f', '-p', '1'] : ['-o', '-p', '0'];
-  // -a: every thread of the target (libuv and V8 helper threads too), not just the main one.
-  const result = spawnSync('chrt', ['-a', ...policy, String(pid)], { stdio: 'ignore' });
-  if (result.status !== 0) throw new Error(`chrt ${policy.join(' ')} ${pid} failed`);
+  const run = (args) => spawnSync('chrt', args, { stdio: 'ignore' }).status === 0;
+  if (!on) {
+    if (!run(['-a', '-o', '-p', '0', String(pid)])) throw new Error(`chrt -o ${pid} failed`);
+    return;
+  }
+  if (!run(['-a', '-f', '-p', '1', String(pid)])) throw new Error(`chrt -f ${pid} failed`);
+  raiseHelperThreads(pid);
+}
+
+/** Every thread of `pid` but the main one to SCHED_FIFO priority 2 (see setRealtime). */
+function raiseHelperThreads(pid) {
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).filter((tid) => tid !== String(pid));
+  } catch {
+    return; // exited
+  }
+  for (const tid of tids) spawnSync('chrt', ['-f', '-p', '2', tid], { stdio: 'ignore' });
 }
 
 // Both sides hold one fd per connection; the memory scenario needs up to 19,000 + a few hundred.
@@ -418,6 +448,9 @@ function runLoadGenerator(targets, scenario, tag, realtime) {
   return new Promise((resolveRun) => {
     const child = spawn(file, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     children.add(child);
+    // Its helper threads too (see setRealtime), once node has started them; it spends its first
+    // second or more opening connections, before anything is timed.
+    const raise = realtime ? setTimeout(() => raiseHelperThreads(child.pid), 500) : null;
     let stdout = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
@@ -426,6 +459,7 @@ function runLoadGenerator(targets, scenario, tag, realtime) {
     const timer = setTimeout(() => child.kill('SIGKILL'), maxMs + 15_000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(raise);
       children.delete(child);
       const line = stdout.trim().split('\n').pop();
       try {
