@@ -591,6 +591,8 @@ async function throughput() {
   for (const clients of clientsOf) await closeAll(clients);
   return targets.map((t) => ({
     msgs_per_s: round(counted[t.index] / accounts[t.index].wallS, 1),
+    // CPU the target spent per delivered message: far less sensitive to other load than msgs/s.
+    cpu_us_per_msg: round((accounts[t.index].targetS / counted[t.index]) * 1e6, 2),
     sent_total: clientsOf[t.index].reduce((sum, c) => sum + c.sent, 0),
     ...usage(accounts[t.index]),
   }));

@@ -11,6 +11,8 @@
 //   --peerjs=0       (BENCH_PEERJS=0)      leave PeerJS server (npm peer 1.0.2) out of the comparison
 //   --no-pin         (BENCH_NO_PIN=1)      do not pin with taskset
 //   --profile        (BENCH_PROFILE=1)     write the server's V8 CPU profiles to bench/results/profiles/
+//   --against=PATH   (BENCH_AGAINST)       A/B: run `node PATH` (e.g. an earlier build's dist/src/main.js,
+//                                          with the server's environment) in the ceiling's slot
 // Output: a markdown table on stdout; raw JSON and the table under bench/results/ (gitignored).
 // Exit code: 0 when the benchmark ran (even if targets are missed), 1 when it could not measure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -56,7 +58,7 @@ function option(name, envName) {
   return env === undefined || env === '' ? undefined : env;
 }
 
-const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'profile', 'peerjs', 'help'];
+const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'profile', 'peerjs', 'against', 'help'];
 for (const arg of process.argv.slice(2)) {
   const name = arg.replace(/^--/, '').split('=')[0];
   if (!arg.startsWith('--') || !KNOWN_FLAGS.includes(name)) {
@@ -75,6 +77,7 @@ const serverKind = option('server', 'BENCH_SERVER') ?? 'dist';
 const profile = ['1', 'true'].includes(option('profile', 'BENCH_PROFILE') ?? '');
 const pinRequested = !['1', 'true'].includes(option('no-pin', 'BENCH_NO_PIN') ?? '');
 const withPeerjs = !['0', 'false'].includes(option('peerjs', 'BENCH_PEERJS') ?? '');
+const againstEntry = option('against', 'BENCH_AGAINST');
 const ALL_SCENARIOS = ['memory', 'connect', 'firstmsg', 'throughput', 'throughput_big', 'latency'];
 const scenarios = (option('only', 'BENCH_ONLY') ?? ALL_SCENARIOS.join(','))
   .split(',')
@@ -309,7 +312,7 @@ async function startTarget(kind, label, scenario) {
       ? [SERVER_ENTRY]
       : kind === 'peerjs'
         ? [PEERJS_ENTRY, '--port', String(port), '--host', '127.0.0.1', '--concurrent_limit', '100000']
-        : [CEILING_ENTRY];
+        : [againstEntry ? resolve(againstEntry) : CEILING_ENTRY];
   const [file, ...args] = command(TARGET_CPU, ['--import', PROBE_ENTRY, ...profileArgs, ...entry]);
   // stdin stays a pipe: the ceiling exits when it closes, should this harness die without cleanup.
   const child = spawn(file, args, { cwd: ROOT, env, stdio: ['pipe', logFd, logFd] });
@@ -511,6 +514,26 @@ const METRICS = [
     digits: 0,
   },
   {
+    key: 'throughput_cpu',
+    label: 'Target CPU per relayed message, ~300 B offers (µs)',
+    scenario: 'throughput',
+    field: 'cpu_us_per_msg',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 2,
+  },
+  {
+    key: 'throughput_big_cpu',
+    label: 'Target CPU per relayed message, 2.7 KB offers (µs)',
+    scenario: 'throughput_big',
+    field: 'cpu_us_per_msg',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 2,
+  },
+  {
     key: 'latency_p50',
     label: 'Latency p50 @ 5,000 msgs/s, 1,000 peers (ms)',
     scenario: 'latency',
@@ -695,7 +718,7 @@ function buildReport(results, serverLabel) {
     if (runs > 1) perRunLines.push(`${m.label}: ${perRun.map((r) => fmt(r, 2)).join(', ')}`);
   }
   const table = [
-    `| metric | ${serverLabel} | ceiling | ratio |${withPeerjs ? ' PeerJS 1.0.2 | PeerJS ratio |' : ''} target | met? |${withPeerjs ? ' ahead of PeerJS? |' : ''}`,
+    `| metric | ${serverLabel} | ${againstEntry ? 'A/B baseline' : 'ceiling'} | ratio |${withPeerjs ? ' PeerJS 1.0.2 | PeerJS ratio |' : ''} target | met? |${withPeerjs ? ' ahead of PeerJS? |' : ''}`,
     `| --- | ---: | ---: | ---: |${withPeerjs ? ' ---: | ---: |' : ''} --- | --- |${withPeerjs ? ' --- |' : ''}`,
     ...rows,
     ...(perRunLines.length ? ['', `Ratio of each run's pair: ${perRunLines.join('; ')}.`] : []),
@@ -792,7 +815,8 @@ async function main() {
     `Command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}; ` +
     `commit ${gitCommit()}; node ${process.version}; ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}; ` +
     `${runs} run(s), medians; ${pinned ? 'pinned (target CPU 0, load generator CPU 1)' : 'NOT pinned'}; ` +
-    `latency ${realtimeLatency ? 'under SCHED_FIFO' : 'under normal scheduling'}.\n`;
+    `latency ${realtimeLatency ? 'under SCHED_FIFO' : 'under normal scheduling'}` +
+    `${againstEntry ? `; A/B: the ceiling's slot runs ${againstEntry}` : ''}.\n`;
   const markdown =
     `${header}\n${table}\n\nCPU during the measured part of each scenario, medians (100 % = one core; ` +
     `"other" = all other processes on the machine, which disturb the measurement when high), and the ` +
@@ -927,7 +951,7 @@ function brief({ scenario, result: r }) {
   switch (scenario) {
     case 'throughput':
     case 'throughput_big':
-      return `${r.msgs_per_s} msgs/s ${cpu}`;
+      return `${r.msgs_per_s} msgs/s, ${r.cpu_us_per_msg} µs CPU/msg ${cpu}`;
     case 'latency':
       return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${r.samples} samples ${cpu}`;
     case 'memory':
