@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import { WebSocket } from 'ws';
 import type { ClientAddress } from '../../security/client-address.js';
 import type { SecurityEvents } from '../../security/security-events.js';
@@ -31,6 +32,9 @@ export class ClientConnection {
   readonly #sendBufferLimit: number;
   readonly #events: SecurityEvents;
   readonly #traffic: TrafficCounters | null;
+  /** The TCP (or TLS) socket under `ws`, corked while frames for it gather within one tick. */
+  readonly #socket: Writable | null;
+  #corked = false;
 
   constructor(
     ws: WebSocket,
@@ -39,6 +43,7 @@ export class ClientConnection {
     sendBufferLimit: number,
     events: SecurityEvents,
     traffic: TrafficCounters | null = null,
+    socket: Writable | null = null,
   ) {
     this.ws = ws;
     this.client = client;
@@ -46,6 +51,7 @@ export class ClientConnection {
     this.#sendBufferLimit = sendBufferLimit;
     this.#events = events;
     this.#traffic = traffic;
+    this.#socket = socket;
   }
 
   get isOpen(): boolean {
@@ -60,12 +66,25 @@ export class ClientConnection {
       this.ws.terminate();
       return;
     }
+    if (this.#socket !== null && !this.#corked) {
+      // Frames for one client within one tick (a burst relayed from one read of its partner's socket;
+      // joined and presence) leave in one writev, one TCP segment, instead of one syscall each: the
+      // kernel's share of a relay was ~40 % of its CPU. ws's own cork/uncork per frame nests inside.
+      this.#socket.cork();
+      this.#corked = true;
+      process.nextTick(ClientConnection.#uncork, this);
+    }
     this.ws.send(frame, TEXT_FRAME);
     const traffic = this.#traffic;
     if (traffic !== null) {
       traffic.messagesOut += 1;
       traffic.bytesOut += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
     }
+  }
+
+  static #uncork(connection: ClientConnection): void {
+    connection.#corked = false;
+    connection.#socket?.uncork();
   }
 
   /** Closes with `code` after the dialect's farewell; the reason is trimmed to what a close frame holds. */

@@ -134,7 +134,7 @@ export class WebSocketGateway {
       (client) => {
         if (client === null) return;
         this.#wss.handleUpgrade(req, socket, head, (ws) => {
-          void this.#onSocket(ws, req, client, dialect, path);
+          void this.#onSocket(ws, socket, req, client, dialect, path);
         });
       },
       (error: unknown) => {
@@ -146,6 +146,7 @@ export class WebSocketGateway {
 
   async #onSocket(
     ws: WebSocket,
+    socket: Duplex,
     req: IncomingMessage,
     client: ClientAddress,
     dialect: Dialect,
@@ -154,7 +155,15 @@ export class WebSocketGateway {
     const { events, liveness, now } = this.#deps;
     this.#sockets += 1;
     ws.pause();
-    const connection = new ClientConnection(ws, client, now(), this.#sendBufferLimit, events, this.#traffic);
+    const connection = new ClientConnection(
+      ws,
+      client,
+      now(),
+      this.#sendBufferLimit,
+      events,
+      this.#traffic,
+      socket,
+    );
     connection.farewell = dialect.farewell ?? null;
     let session: DialectSession | null = null;
     ws.on('error', (error: Error & { code?: string }) => {
