@@ -805,6 +805,8 @@ async function firstmsg() {
       cycles: sorted.length,
       p50_ms: round(pct(50), 3),
       p99_ms: round(pct(99), 3),
+      // Target CPU per cycle (two connections joining, one offer relayed, both closing).
+      cpu_us_per_cycle: round((accounts[t.index].targetS / sorted.length) * 1e6, 1),
       ...usage(accounts[t.index]),
     };
   });
@@ -944,6 +946,8 @@ async function connect() {
       joined: joined[t.index],
       failed: failed[t.index],
       joins_per_s: round(joined[t.index] / accounts[t.index].wallS, 1),
+      // Target CPU per connect+join+close cycle: less sensitive to other load than joins/s.
+      cpu_us_per_join: round((accounts[t.index].targetS / joined[t.index]) * 1e6, 1),
       ...usage(accounts[t.index]),
     };
   });

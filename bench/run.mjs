@@ -647,6 +647,16 @@ const METRICS = [
     digits: 0,
   },
   {
+    key: 'connect_cpu',
+    label: 'Target CPU per connect+join+close (µs)',
+    scenario: 'connect',
+    field: 'cpu_us_per_join',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 0,
+  },
+  {
     key: 'firstmsg_p50',
     label: 'Join to first message p50 (ms)',
     scenario: 'firstmsg',
@@ -655,6 +665,16 @@ const METRICS = [
     target: '<= 1.1',
     met: (r) => r <= 1.1,
     digits: 3,
+  },
+  {
+    key: 'firstmsg_cpu',
+    label: 'Target CPU per first-message cycle (µs)',
+    scenario: 'firstmsg',
+    field: 'cpu_us_per_cycle',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 0,
   },
 ];
 
@@ -960,9 +980,9 @@ function brief({ scenario, result: r }) {
         `${r.kb_per_connection_max} at ${r.connections_max} (${r.readings.map((x) => `${x.connections}: ${x.rss_kb} KB`).join(', ')}) ${cpu}`
       );
     case 'connect':
-      return `${r.joins_per_s} joins/s, ${r.failed} failed ${cpu}`;
+      return `${r.joins_per_s} joins/s, ${r.cpu_us_per_join} µs CPU/join, ${r.failed} failed ${cpu}`;
     case 'firstmsg':
-      return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over ${r.cycles} ${cpu}`;
+      return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over ${r.cycles}, ${r.cpu_us_per_cycle} µs CPU/cycle ${cpu}`;
     default:
       return JSON.stringify(r);
   }
