@@ -6,6 +6,7 @@ import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
 import { disableAllocationSitePretenuring } from './gc-policy.js';
 import { createLogger } from './logger.js';
+import { openFileReport, readOpenFileLimit } from './open-file-limit.js';
 import { isPoolPrimary, runWorkerPool } from './worker-pool.js';
 
 /** Exit within 10 s of SIGTERM/SIGINT even if something hangs (CONTRACT.md "Shutdown"). */
@@ -81,6 +82,11 @@ async function main(): Promise<void> {
       { url: `${scheme}://${config.host}:${port}`, auth: config.requireAuth, broker: app.brokerKind },
       `signaling server listening on ${scheme}://${config.host}:${port}`,
     );
+    const limit = readOpenFileLimit();
+    if (limit !== null) {
+      const report = openFileReport(limit, config);
+      log[report.level](report.fields, report.message);
+    }
     log.flush();
   } catch (error) {
     process.stderr.write(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}\n`);
