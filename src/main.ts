@@ -1,10 +1,11 @@
+// First: the heap policy must hold before any other module allocates (see gc-policy.ts).
+import './gc-policy.js';
 import cluster from 'node:cluster';
 import { type App, buildApp } from './app.js';
 import { prepareResources, StartupError } from './bootstrap.js';
 import { BrokerUnavailableError } from './cluster/create-cluster.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { readEnvironment } from './config/environment.js';
-import { disableAllocationSitePretenuring } from './gc-policy.js';
 import { createLogger } from './logger.js';
 import { openFileReport, readOpenFileLimit } from './open-file-limit.js';
 import { isPoolPrimary, runWorkerPool } from './worker-pool.js';
@@ -13,8 +14,6 @@ import { isPoolPrimary, runWorkerPool } from './worker-pool.js';
 const HARD_EXIT_MS = 9_500;
 
 async function main(): Promise<void> {
-  // Before any traffic: see gc-policy.ts (the p99 stall of 13-19 ms under steady load).
-  disableAllocationSitePretenuring();
   let config: Config;
   try {
     config = loadConfig(readEnvironment());
