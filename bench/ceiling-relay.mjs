@@ -6,7 +6,9 @@
 //
 // Usage: node bench/ceiling-relay.mjs   (env HOST, PORT; answers GET /health like the real server)
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { WebSocketServer } from 'ws';
 
 const host = process.env.HOST ?? '127.0.0.1';
@@ -16,14 +18,19 @@ const port = Number(process.env.PORT ?? 8001);
 const rooms = new Map();
 let connections = 0;
 
-const server = http.createServer((req, res) => {
+// Secure mode of the benchmark: the same certificate as the server (BENCH_TLS_CERT / BENCH_TLS_KEY).
+const tls = process.env.BENCH_TLS_CERT
+  ? { cert: readFileSync(process.env.BENCH_TLS_CERT), key: readFileSync(process.env.BENCH_TLS_KEY ?? '') }
+  : null;
+const onRequest = (req, res) => {
   if (req.method === 'GET' && req.url === '/health') {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ status: 'healthy', connections, rooms: rooms.size }));
     return;
   }
   res.writeHead(404).end();
-});
+};
+const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest);
 
 // noServer + our own 'upgrade' handler mirrors how a real server routes /ws/{room}; the ws defaults
 // otherwise (no permessage-deflate, no client tracking needed since rooms already hold the sockets).

@@ -4,7 +4,8 @@
 //
 // Usage: node bench/load-generator.mjs '<json config>'
 //   config: { scenario: 'throughput'|'latency'|'memory'|'connect'|'firstmsg',
-//             targets: [{ port, pid, dialect: 'ours'|'peerjs' }, ...], sourceAddresses, eldDir,
+//             targets: [{ port, pid, dialect: 'ours'|'peerjs', tls?, token?, ports?, pids? }, ...],
+//             sourceAddresses, eldDir,
 //             clkTck, tag, maxMs, ...scenario params (see PARAMS in bench/run.mjs) }
 //   output: { ok: true, scenario, targets: [{ result, problems }, ...] } in the order of `targets`,
 //           or { ok: false, scenario, error, problems }
@@ -146,8 +147,12 @@ function embeddedTimestamp(buf, at) {
  * 1.7x within tens of seconds while the processes stayed the same, so two targets measured one after
  * the other compared the moments as much as the targets. Interleaving puts both under the same drift.
  */
+// A target may be several processes (fleet: two instances through Redis): `pids` are all of them
+// (CPU and event-loop delay are summed / maximised over them), and `ports[i]` is where the i-th peer
+// of each room connects, so every relay crosses between instances.
 const targets = config.targets.map((t, index) => ({
   dialect: 'ours',
+  pids: [t.pid],
   ...t,
   index,
   stats: { socketErrors: 0, unexpectedCloses: 0, serverErrors: {}, unparsable: 0 },
@@ -184,22 +189,24 @@ function readMachineCpuSeconds() {
 
 function signalProbes() {
   for (const t of targets) {
-    try {
-      process.kill(t.pid, 'SIGUSR2');
-    } catch {
-      // gone: its scenario fails elsewhere
+    for (const pid of t.pids) {
+      try {
+        process.kill(pid, 'SIGUSR2');
+      } catch {
+        // gone: its scenario fails elsewhere
+      }
     }
   }
 }
 
-const probePath = (t) => join(config.eldDir, `${t.pid}.json`);
+const probePath = (pid) => join(config.eldDir, `${pid}.json`);
 
 /** Starts a fresh event-loop delay window on every target. */
 async function eldStart() {
   if (!config.eldDir) return;
   signalProbes();
   await sleep(100);
-  for (const t of targets) rmSync(probePath(t), { force: true });
+  for (const t of targets) for (const pid of t.pids) rmSync(probePath(pid), { force: true });
 }
 
 /** Ends the window: one { p50_ms, p99_ms, p999_ms, max_ms, count } per target (null without probe). */
@@ -207,16 +214,19 @@ async function eldEnd() {
   if (!config.eldDir) return targets.map(() => null);
   signalProbes();
   const deadline = performance.now() + 2000;
-  while (performance.now() < deadline && !targets.every((t) => existsSync(probePath(t)))) await sleep(20);
+  const all = () => targets.every((t) => t.pids.every((pid) => existsSync(probePath(pid))));
+  while (performance.now() < deadline && !all()) await sleep(20);
   return targets.map((t) => {
     try {
-      const { p50_ms, p99_ms, p999_ms, max_ms, count } = JSON.parse(readFileSync(probePath(t), 'utf8'));
+      // Several processes: the worst of them.
+      const probes = t.pids.map((pid) => JSON.parse(readFileSync(probePath(pid), 'utf8')));
+      const worst = (field) => Math.max(...probes.map((p) => p[field]));
       return {
-        eld_p50_ms: p50_ms,
-        eld_p99_ms: p99_ms,
-        eld_p999_ms: p999_ms,
-        eld_max_ms: max_ms,
-        eld_count: count,
+        eld_p50_ms: worst('p50_ms'),
+        eld_p99_ms: worst('p99_ms'),
+        eld_p999_ms: worst('p999_ms'),
+        eld_max_ms: worst('max_ms'),
+        eld_count: probes.reduce((sum, p) => sum + p.count, 0),
       };
     } catch {
       return null;
@@ -229,7 +239,7 @@ function snapshot() {
   return {
     at: performance.now(),
     self: process.cpuUsage(),
-    targets: targets.map((t) => readCpuSeconds(t.pid)),
+    targets: targets.map((t) => t.pids.reduce((sum, pid) => sum + readCpuSeconds(pid), 0)),
     machine: readMachineCpuSeconds(),
   };
 }
@@ -303,7 +313,7 @@ function uncork(client) {
  */
 class Client {
   /** `id`: PeerJS clients choose their own id; ours get one from the server. */
-  constructor(target, roomId, id = null) {
+  constructor(target, roomId, id = null, slot = 0) {
     this.target = target;
     this.id = id;
     this.partnerId = null;
@@ -330,7 +340,7 @@ class Client {
     // No Origin header (a non-browser client) and no permessage-deflate offer: the frames written by
     // sendNext are uncompressed, and neither target should spend time on compression.
     const ws = new WebSocket(
-      `${target.tls ? 'wss' : 'ws'}://${HOST}:${target.port}${wsPath(target, roomId, id)}`,
+      `${target.tls ? 'wss' : 'ws'}://${HOST}:${target.ports?.[slot % target.ports.length] ?? target.port}${wsPath(target, roomId, id)}`,
       {
         perMessageDeflate: false,
         handshakeTimeout: 15_000,
@@ -490,7 +500,7 @@ async function openPairs(target, rooms, concurrency, prefix) {
     const roomId = `${config.tag}-${target.index}${prefix}${i}`;
     const peerjs = target.dialect === 'peerjs';
     const a = new Client(target, roomId, peerjs ? `${roomId}a` : null);
-    const b = new Client(target, roomId, peerjs ? `${roomId}b` : null);
+    const b = new Client(target, roomId, peerjs ? `${roomId}b` : null, 1);
     a.partner = b;
     b.partner = a;
     if (peerjs) {
@@ -591,6 +601,8 @@ async function throughput() {
   for (const clients of clientsOf) await closeAll(clients);
   return targets.map((t) => ({
     msgs_per_s: round(counted[t.index] / accounts[t.index].wallS, 1),
+    // CPU the target spent per delivered message: far less sensitive to other load than msgs/s.
+    cpu_us_per_msg: round((accounts[t.index].targetS / counted[t.index]) * 1e6, 2),
     sent_total: clientsOf[t.index].reduce((sum, c) => sum + c.sent, 0),
     ...usage(accounts[t.index]),
   }));
@@ -775,7 +787,7 @@ async function firstmsg() {
       first.onRelay = () => resolve(performance.now());
     });
     const started = performance.now();
-    const second = new Client(target, roomId, peerjs ? `${roomId}b` : null);
+    const second = new Client(target, roomId, peerjs ? `${roomId}b` : null, 1);
     if (peerjs) second.pairWith(first.id);
     await withDeadline(Promise.all([second.joined, second.paired]), 15_000, 'second peer joining');
     second.sendNext(); // the first message of the mix: an offer
@@ -803,6 +815,8 @@ async function firstmsg() {
       cycles: sorted.length,
       p50_ms: round(pct(50), 3),
       p99_ms: round(pct(99), 3),
+      // Target CPU per cycle (two connections joining, one offer relayed, both closing).
+      cpu_us_per_cycle: round((accounts[t.index].targetS / sorted.length) * 1e6, 1),
       ...usage(accounts[t.index]),
     };
   });
@@ -942,6 +956,8 @@ async function connect() {
       joined: joined[t.index],
       failed: failed[t.index],
       joins_per_s: round(joined[t.index] / accounts[t.index].wallS, 1),
+      // Target CPU per connect+join+close cycle: less sensitive to other load than joins/s.
+      cpu_us_per_join: round((accounts[t.index].targetS / joined[t.index]) * 1e6, 1),
       ...usage(accounts[t.index]),
     };
   });
@@ -949,7 +965,19 @@ async function connect() {
 
 // ---------------------------------------------------------------------------------------------------
 
-const scenarios = { throughput, throughput_big: throughput, latency, memory, connect, firstmsg };
+const scenarios = {
+  throughput,
+  throughput_big: throughput,
+  latency,
+  memory,
+  connect,
+  firstmsg,
+  // Same code: the harness starts the targets differently (TLS + JWT, or two instances via Redis).
+  secure_throughput: throughput,
+  secure_firstmsg: firstmsg,
+  fleet_throughput: throughput,
+  fleet_latency: latency,
+};
 
 async function main() {
   const scenario = scenarios[config.scenario];

@@ -7,15 +7,29 @@
 //   --runs=N         (BENCH_RUNS)          repetitions per target (default 3; medians are reported)
 //   --server=KIND    (BENCH_SERVER)        dist (default: node dist/src/main.js) or ceiling (A/A check of
 //                                          the harness: ceiling measured against itself)
-//   --only=a,b       (BENCH_ONLY)          subset of memory,connect,firstmsg,throughput,throughput_big,latency
+//   --only=a,b       (BENCH_ONLY)          subset of memory,connect,firstmsg,throughput,throughput_big,latency,
+//                                          secure_throughput,secure_firstmsg,fleet_throughput,fleet_latency
+//   (BENCH_REDIS_URL)                      Redis for the fleet scenarios (default redis://127.0.0.1:6379)
 //   --peerjs=0       (BENCH_PEERJS=0)      leave PeerJS server (npm peer 1.0.2) out of the comparison
 //   --no-pin         (BENCH_NO_PIN=1)      do not pin with taskset
 //   --profile        (BENCH_PROFILE=1)     write the server's V8 CPU profiles to bench/results/profiles/
+//   --against=PATH   (BENCH_AGAINST)       A/B: run `node PATH` (e.g. an earlier build's dist/src/main.js,
+//                                          with the server's environment) in the ceiling's slot
 // Output: a markdown table on stdout; raw JSON and the table under bench/results/ (gitignored).
 // Exit code: 0 when the benchmark ran (even if targets are missed), 1 when it could not measure.
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -47,7 +61,7 @@ function option(name, envName) {
   return env === undefined || env === '' ? undefined : env;
 }
 
-const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'profile', 'peerjs', 'help'];
+const KNOWN_FLAGS = ['quick', 'runs', 'server', 'only', 'no-pin', 'profile', 'peerjs', 'against', 'help'];
 for (const arg of process.argv.slice(2)) {
   const name = arg.replace(/^--/, '').split('=')[0];
   if (!arg.startsWith('--') || !KNOWN_FLAGS.includes(name)) {
@@ -66,8 +80,22 @@ const serverKind = option('server', 'BENCH_SERVER') ?? 'dist';
 const profile = ['1', 'true'].includes(option('profile', 'BENCH_PROFILE') ?? '');
 const pinRequested = !['1', 'true'].includes(option('no-pin', 'BENCH_NO_PIN') ?? '');
 const withPeerjs = !['0', 'false'].includes(option('peerjs', 'BENCH_PEERJS') ?? '');
-const ALL_SCENARIOS = ['memory', 'connect', 'firstmsg', 'throughput', 'throughput_big', 'latency'];
-const scenarios = (option('only', 'BENCH_ONLY') ?? ALL_SCENARIOS.join(','))
+const againstEntry = option('against', 'BENCH_AGAINST');
+const ALL_SCENARIOS = [
+  'memory',
+  'connect',
+  'firstmsg',
+  'throughput',
+  'throughput_big',
+  'latency',
+  // Secure mode: the server with TLS + JWT against the ceiling behind the same TLS (PeerJS left out).
+  'secure_throughput',
+  'secure_firstmsg',
+  // Fleet mode: one instance against two instances through Redis, each room's peers split over both.
+  'fleet_throughput',
+  'fleet_latency',
+];
+let scenarios = (option('only', 'BENCH_ONLY') ?? ALL_SCENARIOS.join(','))
   .split(',')
   .map((s) => s.trim())
   .sort((x, y) => ALL_SCENARIOS.indexOf(x) - ALL_SCENARIOS.indexOf(y));
@@ -132,6 +160,20 @@ const PARAMS = {
   },
 };
 
+PARAMS.secure_throughput = PARAMS.throughput;
+PARAMS.secure_firstmsg = PARAMS.firstmsg;
+PARAMS.fleet_throughput = PARAMS.throughput;
+PARAMS.fleet_latency = PARAMS.latency;
+
+/** The targets a scenario compares, besides the rotation between runs. */
+function kindsFor(scenario) {
+  if (scenario.startsWith('secure_')) return ['server', 'ceiling'];
+  if (scenario.startsWith('fleet_')) return ['server', 'fleet'];
+  return withPeerjs ? ['server', 'ceiling', 'peerjs'] : ['server', 'ceiling'];
+}
+
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+
 // The server's rate limiter must never act: 10,000,000 is the highest value its config accepts
 // (src/config/config.ts), ~166k msgs/s per IP with a 10M burst, far above anything sent here.
 const SERVER_ENV = {
@@ -160,6 +202,11 @@ const SERVER_ENV = {
 // with a 10 s timeout the server pings every connection idle for 5 s, and all must still be open after
 // the 12 s hold. (PeerJS drops clients silent for 60 s, its default; the ceiling has no liveness.)
 const MEMORY_ENV = { WEBSOCKET_TIMEOUT: '10' };
+
+// Secure mode: HTTPS/WSS with the certificate under bench/results/state (generated once), and every
+// WebSocket presenting a JWT. The ceiling serves the same certificate (BENCH_TLS_*).
+const SECURE_ENV = { REQUIRE_HTTPS: 'true', REQUIRE_AUTH: 'true' };
+const CEILING_TLS_ENV = { BENCH_TLS_CERT: SERVER_ENV.SSL_CERTFILE, BENCH_TLS_KEY: SERVER_ENV.SSL_KEYFILE };
 
 // ---------------------------------------------------------------------------------------------------
 // Child processes: every one is tracked so an error, SIGINT or SIGTERM never leaves one behind.
@@ -210,11 +257,32 @@ if (!realtimeLatency) {
   console.error('note: chrt -f not available or not permitted; latency measured under normal scheduling');
 }
 
+// All threads of a target share CPU 0, so under SCHED_FIFO a thread that busy-waits for another of
+// the same priority never lets it run: cppgc's incremental sweep task re-posts itself on the main
+// thread until the concurrent sweeper (a V8 platform worker) is done (gdb: main thread in
+// Sweeper::ScheduleIncrementalSweeping -> uv_async_send, workers runnable but never scheduled). The
+// target then spun at 100 % for good and, being FIFO on CPU 0, starved the next target too: the
+// "second target gets no relays" failure. Helper threads therefore get priority 2, above the main
+// thread's 1: when one becomes runnable it preempts the main thread, so such a wait ends at once.
 function setRealtime(pid, on) {
-  const policy = on ? ['-f', '-p', '1'] : ['-o', '-p', '0'];
-  // -a: every thread of the target (libuv and V8 helper threads too), not just the main one.
-  const result = spawnSync('chrt', ['-a', ...policy, String(pid)], { stdio: 'ignore' });
-  if (result.status !== 0) throw new Error(`chrt ${policy.join(' ')} ${pid} failed`);
+  const run = (args) => spawnSync('chrt', args, { stdio: 'ignore' }).status === 0;
+  if (!on) {
+    if (!run(['-a', '-o', '-p', '0', String(pid)])) throw new Error(`chrt -o ${pid} failed`);
+    return;
+  }
+  if (!run(['-a', '-f', '-p', '1', String(pid)])) throw new Error(`chrt -f ${pid} failed`);
+  raiseHelperThreads(pid);
+}
+
+/** Every thread of `pid` but the main one to SCHED_FIFO priority 2 (see setRealtime). */
+function raiseHelperThreads(pid) {
+  let tids = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`).filter((tid) => tid !== String(pid));
+  } catch {
+    return; // exited
+  }
+  for (const tid of tids) spawnSync('chrt', ['-f', '-p', '2', tid], { stdio: 'ignore' });
 }
 
 // Both sides hold one fd per connection; the memory scenario needs up to 19,000 + a few hundred.
@@ -260,7 +328,9 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 // Targets
 
 /** Starts a target pinned to TARGET_CPU and resolves once GET /health answers 200. */
-async function startTarget(kind, label, scenario) {
+async function startTarget(kind, label, scenario, extraEnv = {}) {
+  if (kind === 'fleet') return await startFleet(label, scenario);
+  const secure = scenario.startsWith('secure_');
   const port = await freePort();
   const logPath = join(LOG_DIR, `${label}.log`);
   const logFd = openSync(logPath, 'w');
@@ -268,6 +338,8 @@ async function startTarget(kind, label, scenario) {
     ...process.env,
     ...SERVER_ENV,
     ...(scenario === 'memory' ? MEMORY_ENV : {}),
+    ...(secure ? (kind === 'ceiling' ? CEILING_TLS_ENV : SECURE_ENV) : {}),
+    ...extraEnv,
     PORT: String(port),
     BENCH_WATCH_STDIN: '1',
     BENCH_ELD_DIR: ELD_DIR,
@@ -279,7 +351,7 @@ async function startTarget(kind, label, scenario) {
       ? [SERVER_ENTRY]
       : kind === 'peerjs'
         ? [PEERJS_ENTRY, '--port', String(port), '--host', '127.0.0.1', '--concurrent_limit', '100000']
-        : [CEILING_ENTRY];
+        : [againstEntry ? resolve(againstEntry) : CEILING_ENTRY];
   const [file, ...args] = command(TARGET_CPU, ['--import', PROBE_ENTRY, ...profileArgs, ...entry]);
   // stdin stays a pipe: the ceiling exits when it closes, should this harness die without cleanup.
   const child = spawn(file, args, { cwd: ROOT, env, stdio: ['pipe', logFd, logFd] });
@@ -293,7 +365,7 @@ async function startTarget(kind, label, scenario) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(`${label} exited during start-up (code ${child.exitCode}); log:\n${tail(logPath)}`);
     }
-    if ((await healthStatus(port, kind === 'peerjs' ? '/' : '/health')) === 200) break;
+    if ((await healthStatus(port, kind === 'peerjs' ? '/' : '/health', secure)) === 200) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`${label}: no health answer (200) within 30 s; log:\n${tail(logPath)}`);
@@ -313,10 +385,99 @@ async function startTarget(kind, label, scenario) {
     exited,
     logPath,
     dialect: kind === 'peerjs' ? 'peerjs' : 'ours',
+    tls: secure,
+    pids: [child.pid],
   };
 }
 
-async function healthStatus(port, path) {
+/**
+ * Fleet mode: two server instances sharing rooms through Redis (a fresh key prefix per fleet, so
+ * nothing is left from another run). The load generator connects each room's first peer to one and
+ * the second to the other, so every relay and presence event crosses Redis.
+ */
+async function startFleet(label, scenario) {
+  const prefix = `bench-${randomBytes(6).toString('hex')}:`;
+  const env = { REDIS_URL, REDIS_KEY_PREFIX: prefix };
+  const a = await startTarget('server', `${label}-a`, scenario, env);
+  let b;
+  try {
+    b = await startTarget('server', `${label}-b`, scenario, env);
+  } catch (error) {
+    await stopTarget(a);
+    throw error;
+  }
+  return {
+    kind: 'fleet',
+    label,
+    port: a.port,
+    ports: [a.port, b.port],
+    pid: a.pid,
+    pids: [a.pid, b.pid],
+    parts: [a, b],
+    dialect: 'ours',
+    tls: false,
+  };
+}
+
+/** Whether Redis answers at REDIS_URL (a TCP connect and PING); the fleet scenarios need it. */
+async function redisReachable() {
+  const url = new URL(REDIS_URL);
+  return await new Promise((resolveReachable) => {
+    const socket = net.connect({ host: url.hostname, port: Number(url.port || 6379) });
+    const done = (ok) => {
+      socket.destroy();
+      resolveReachable(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => done(chunk.toString().startsWith('+PONG')));
+  });
+}
+
+/** A JWT for the users file's admin, signed with the key the server uses (secure mode). */
+let secureToken = null;
+async function benchToken() {
+  if (secureToken !== null) return secureToken;
+  const dist = (path) => import(new URL(`../dist/src/${path}`, import.meta.url).href);
+  const { loadConfig } = await dist('config/config.js');
+  const { resolveJwtKey } = await dist('auth/jwt-key.js');
+  const { TokenService } = await dist('auth/tokens.js');
+  const config = loadConfig({ ...SERVER_ENV, ...SECURE_ENV });
+  const { secret } = await resolveJwtKey(config);
+  const tokens = new TokenService({
+    secret,
+    issuer: config.jwtIssuer,
+    audience: config.jwtAudience,
+    expireMinutes: 120,
+    now: Date.now,
+  });
+  secureToken = (await tokens.issue('admin', 'admin')).token;
+  return secureToken;
+}
+
+/** The certificate secure mode serves, made once with the server's own code when missing. */
+async function ensureBenchCertificate() {
+  const { loadConfig } = await import(new URL('../dist/src/config/config.js', import.meta.url).href);
+  const { ensureCertificate } = await import(new URL('../dist/src/transport/tls.js', import.meta.url).href);
+  await ensureCertificate(loadConfig({ ...SERVER_ENV, ...SECURE_ENV }));
+}
+
+async function healthStatus(port, path, tls = false) {
+  if (tls) {
+    // Self-signed certificate: fetch would refuse it.
+    return await new Promise((resolveStatus) => {
+      const req = https.get(
+        { host: '127.0.0.1', port, path, rejectUnauthorized: false, timeout: 2000 },
+        (res) => {
+          res.resume();
+          resolveStatus(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', () => resolveStatus(0));
+      req.on('timeout', () => req.destroy());
+    });
+  }
   try {
     const response = await fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(2000) });
     await response.arrayBuffer();
@@ -328,6 +489,11 @@ async function healthStatus(port, path) {
 
 /** SIGTERM, then SIGKILL if it has not exited within 12 s (the contract promises 10). */
 async function stopTarget(target) {
+  if (target.parts) {
+    const outcomes = [];
+    for (const part of target.parts) outcomes.push(await stopTarget(part));
+    return outcomes.find((o) => o.code !== 0) ?? outcomes[0];
+  }
   if (target.child.exitCode !== null || target.child.signalCode !== null) return await target.exited;
   target.child.kill('SIGTERM');
   const timer = setTimeout(() => target.child.kill('SIGKILL'), 12_000);
@@ -401,7 +567,15 @@ function runLoadGenerator(targets, scenario, tag, realtime) {
   const maxMs = 120_000;
   const config = {
     scenario,
-    targets: targets.map((t) => ({ port: t.port, pid: t.pid, dialect: t.dialect })),
+    targets: targets.map((t) => ({
+      port: t.port,
+      ports: t.ports,
+      pid: t.pid,
+      pids: t.pids,
+      dialect: t.dialect,
+      tls: t.tls,
+      token: t.token,
+    })),
     eldDir: ELD_DIR,
     clkTck: CLK_TCK,
     tag,
@@ -418,6 +592,9 @@ function runLoadGenerator(targets, scenario, tag, realtime) {
   return new Promise((resolveRun) => {
     const child = spawn(file, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     children.add(child);
+    // Its helper threads too (see setRealtime), once node has started them; it spends its first
+    // second or more opening connections, before anything is timed.
+    const raise = realtime ? setTimeout(() => raiseHelperThreads(child.pid), 500) : null;
     let stdout = '';
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
@@ -426,6 +603,7 @@ function runLoadGenerator(targets, scenario, tag, realtime) {
     const timer = setTimeout(() => child.kill('SIGKILL'), maxMs + 15_000);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
+      clearTimeout(raise);
       children.delete(child);
       const line = stdout.trim().split('\n').pop();
       try {
@@ -475,6 +653,26 @@ const METRICS = [
     target: '(info)',
     met: null,
     digits: 0,
+  },
+  {
+    key: 'throughput_cpu',
+    label: 'Target CPU per relayed message, ~300 B offers (µs)',
+    scenario: 'throughput',
+    field: 'cpu_us_per_msg',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 2,
+  },
+  {
+    key: 'throughput_big_cpu',
+    label: 'Target CPU per relayed message, 2.7 KB offers (µs)',
+    scenario: 'throughput_big',
+    field: 'cpu_us_per_msg',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 2,
   },
   {
     key: 'latency_p50',
@@ -590,6 +788,16 @@ const METRICS = [
     digits: 0,
   },
   {
+    key: 'connect_cpu',
+    label: 'Target CPU per connect+join+close (µs)',
+    scenario: 'connect',
+    field: 'cpu_us_per_join',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 0,
+  },
+  {
     key: 'firstmsg_p50',
     label: 'Join to first message p50 (ms)',
     scenario: 'firstmsg',
@@ -598,6 +806,98 @@ const METRICS = [
     target: '<= 1.1',
     met: (r) => r <= 1.1,
     digits: 3,
+  },
+  {
+    key: 'firstmsg_cpu',
+    label: 'Target CPU per first-message cycle (µs)',
+    scenario: 'firstmsg',
+    field: 'cpu_us_per_cycle',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 0,
+  },
+  {
+    key: 'secure_throughput',
+    label: 'Secure (TLS + JWT; ceiling behind the same TLS): relay throughput (msgs/s)',
+    scenario: 'secure_throughput',
+    field: 'msgs_per_s',
+    higher: true,
+    target: '(info)',
+    met: null,
+    digits: 0,
+  },
+  {
+    key: 'secure_throughput_cpu',
+    label: 'Secure: target CPU per relayed message (µs)',
+    scenario: 'secure_throughput',
+    field: 'cpu_us_per_msg',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 2,
+  },
+  {
+    key: 'secure_firstmsg_p50',
+    label: 'Secure: join (TLS handshake, token) to first message p50 (ms)',
+    scenario: 'secure_firstmsg',
+    field: 'p50_ms',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 3,
+  },
+  {
+    key: 'secure_firstmsg_cpu',
+    label: 'Secure: target CPU per first-message cycle (µs)',
+    scenario: 'secure_firstmsg',
+    field: 'cpu_us_per_cycle',
+    higher: false,
+    target: '(info)',
+    met: null,
+    digits: 0,
+  },
+];
+
+/** Fleet mode: two instances through Redis (`fleet`) against one instance (`server`). */
+const FLEET_METRICS = [
+  {
+    key: 'fleet_throughput',
+    label: 'Relay throughput (msgs/s)',
+    scenario: 'fleet_throughput',
+    field: 'msgs_per_s',
+    digits: 0,
+  },
+  {
+    key: 'fleet_cpu',
+    label: 'CPU per relayed message, all instances (µs)',
+    scenario: 'fleet_throughput',
+    field: 'cpu_us_per_msg',
+    digits: 2,
+  },
+  {
+    key: 'fleet_p50',
+    label: 'Latency p50 @ 5,000 msgs/s (ms)',
+    scenario: 'fleet_latency',
+    field: 'p50_ms',
+    digits: 3,
+    hop: '<= 1 ms',
+  },
+  {
+    key: 'fleet_p99',
+    label: 'Latency p99 (ms)',
+    scenario: 'fleet_latency',
+    field: 'p99_ms',
+    digits: 3,
+    hop: '<= 1 ms',
+  },
+  {
+    key: 'fleet_p999',
+    label: 'Latency p99.9 (ms)',
+    scenario: 'fleet_latency',
+    field: 'p999_ms',
+    digits: 3,
+    hop: '(info)',
   },
 ];
 
@@ -620,7 +920,7 @@ function buildReport(results, serverLabel) {
   const summary = {};
   const rows = [];
   const perRunLines = [];
-  const kinds = withPeerjs ? ['server', 'ceiling', 'peerjs'] : ['server', 'ceiling'];
+  const kinds = [...new Set(scenarios.flatMap((scenario) => kindsFor(scenario)))];
   for (const m of METRICS) {
     if (!scenarios.includes(m.scenario)) continue;
     const value = (kind, list = results) => median(valuesOf(list, kind, m.scenario, m.field));
@@ -661,7 +961,7 @@ function buildReport(results, serverLabel) {
     if (runs > 1) perRunLines.push(`${m.label}: ${perRun.map((r) => fmt(r, 2)).join(', ')}`);
   }
   const table = [
-    `| metric | ${serverLabel} | ceiling | ratio |${withPeerjs ? ' PeerJS 1.0.2 | PeerJS ratio |' : ''} target | met? |${withPeerjs ? ' ahead of PeerJS? |' : ''}`,
+    `| metric | ${serverLabel} | ${againstEntry ? 'A/B baseline' : 'ceiling'} | ratio |${withPeerjs ? ' PeerJS 1.0.2 | PeerJS ratio |' : ''} target | met? |${withPeerjs ? ' ahead of PeerJS? |' : ''}`,
     `| --- | ---: | ---: | ---: |${withPeerjs ? ' ---: | ---: |' : ''} --- | --- |${withPeerjs ? ' --- |' : ''}`,
     ...rows,
     ...(perRunLines.length ? ['', `Ratio of each run's pair: ${perRunLines.join('; ')}.`] : []),
@@ -686,7 +986,27 @@ function buildReport(results, serverLabel) {
     `| --- | ${kinds.map(() => '---: | ---:').join(' | ')} |`,
     ...cpuRows,
   ].join('\n');
-  return { summary, table, cpuTable };
+  const fleetRows = [];
+  for (const m of FLEET_METRICS) {
+    if (!scenarios.includes(m.scenario)) continue;
+    const one = median(valuesOf(results, 'server', m.scenario, m.field));
+    const two = median(valuesOf(results, 'fleet', m.scenario, m.field));
+    // The latency the Redis hop adds: the fleet's percentile minus the single instance's.
+    const hop = m.hop ? two - one : Number.NaN;
+    const met = m.hop && m.hop !== '(info)' ? (hop <= 1 ? 'yes' : '**no**') : '—';
+    summary[m.key] = { server: one, fleet: two, ratio: two / one, redis_hop_ms: hop };
+    fleetRows.push(
+      `| ${m.label} | ${fmt(one, m.digits)} | ${fmt(two, m.digits)} | ${fmt(two / one, 2)} | ${m.hop ? fmt(hop, 3) : '—'} | ${m.hop ?? '(info)'} | ${met} |`,
+    );
+  }
+  const fleetTable = fleetRows.length
+    ? [
+        '| fleet metric | one instance | two instances via Redis | ratio | added by the Redis hop (ms) | target | met? |',
+        '| --- | ---: | ---: | ---: | ---: | --- | --- |',
+        ...fleetRows,
+      ].join('\n')
+    : '';
+  return { summary, table, cpuTable, fleetTable };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -714,6 +1034,11 @@ async function main() {
     console.error('warning: .env exists; variables it sets that are not fixed here (e.g. REDIS_URL) apply');
   }
 
+  if (scenarios.some((s) => s.startsWith('fleet_')) && !(await redisReachable())) {
+    console.error(`note: no Redis at ${REDIS_URL} (BENCH_REDIS_URL); fleet scenarios skipped`);
+    scenarios = scenarios.filter((s) => !s.startsWith('fleet_'));
+  }
+  if (scenarios.some((s) => s.startsWith('secure_'))) await ensureBenchCertificate();
   const serverLabel = serverKind === 'dist' ? 'server' : 'ceiling (A/A)';
   const started = Date.now();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-');
@@ -726,9 +1051,9 @@ async function main() {
   const shutdowns = [];
   for (let run = 1; run <= runs; run++) {
     // The order rotates between runs so no target always goes first.
-    const kinds = withPeerjs ? ['server', 'ceiling', 'peerjs'] : ['server', 'ceiling'];
-    const order = kinds.map((_, i) => kinds[(i + run - 1) % kinds.length]);
     for (const scenario of scenarios) {
+      const kinds = kindsFor(scenario);
+      const order = kinds.map((_, i) => kinds[(i + run - 1) % kinds.length]);
       // Fresh targets for every scenario, so none starts from what an earlier one left behind (after
       // the memory scenario's 5,000 connections, say). Both run side by side on the target CPU and the
       // load generator alternates between them in slices (see interleave() in load-generator.mjs).
@@ -751,16 +1076,17 @@ async function main() {
     }
   }
 
-  const { summary, table, cpuTable } = buildReport(results, serverLabel);
+  const { summary, table, cpuTable, fleetTable } = buildReport(results, serverLabel);
   const failures = results.filter((r) => !r.ok && !r.discarded);
   const header =
     `# Benchmark ${new Date(started).toISOString()}\n\n` +
     `Command: npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}; ` +
     `commit ${gitCommit()}; node ${process.version}; ${os.cpus()[0]?.model ?? 'cpu'} x${os.availableParallelism()}; ` +
     `${runs} run(s), medians; ${pinned ? 'pinned (target CPU 0, load generator CPU 1)' : 'NOT pinned'}; ` +
-    `latency ${realtimeLatency ? 'under SCHED_FIFO' : 'under normal scheduling'}.\n`;
+    `latency ${realtimeLatency ? 'under SCHED_FIFO' : 'under normal scheduling'}` +
+    `${againstEntry ? `; A/B: the ceiling's slot runs ${againstEntry}` : ''}.\n`;
   const markdown =
-    `${header}\n${table}\n\nCPU during the measured part of each scenario, medians (100 % = one core; ` +
+    `${header}\n${table}\n\n${fleetTable ? `Fleet mode (REDIS_URL ${REDIS_URL}, both instances on the target CPU, Redis unpinned; each room's two peers on different instances):\n\n${fleetTable}\n\n` : ''}CPU during the measured part of each scenario, medians (100 % = one core; ` +
     `"other" = all other processes on the machine, which disturb the measurement when high), and the ` +
     `targets' event-loop delay there (bench/eventloop-probe.mjs; 1 ms = no delay):\n\n${cpuTable}\n` +
     notes(results, failures, serverLabel);
@@ -795,14 +1121,15 @@ async function main() {
 
 /** One scenario on one target; measured once more (once) when other processes disturbed it. */
 async function measure(run, scenario, order, targets) {
-  const realtime = scenario === 'latency' && realtimeLatency;
+  const realtime = (scenario === 'latency' || scenario === 'fleet_latency') && realtimeLatency;
   const entries = [];
   for (let attempt = 0; ; attempt++) {
     const tag = `b${run}${scenario[0]}${attempt}`;
     // Even under SCHED_FIFO other load still showed in latency's p99 (softirqs, kernel work), so
     // latency waits for quiet and is retried like the others.
     const quiet = await waitForQuiet();
-    if (realtime) for (const kind of order) setRealtime(targets[kind].pid, true);
+    if (realtime) for (const kind of order) for (const pid of targets[kind].pids) setRealtime(pid, true);
+    if (scenario.startsWith('secure_')) targets.server.token = await benchToken();
     let outcome;
     try {
       outcome = await runLoadGenerator(
@@ -812,7 +1139,7 @@ async function measure(run, scenario, order, targets) {
         realtime,
       );
     } finally {
-      if (realtime) for (const kind of order) setRealtime(targets[kind].pid, false);
+      if (realtime) for (const kind of order) for (const pid of targets[kind].pids) setRealtime(pid, false);
     }
     const attempts = order.map((kind, i) =>
       outcome.ok
@@ -831,7 +1158,13 @@ async function measure(run, scenario, order, targets) {
     // Memory is not retried: RSS hardly depends on other load, and a second attempt on the same
     // targets would start from heaps the first attempt already grew.
     const retry =
-      disturbed && attempt === 0 && scenario !== 'memory' && retryBudget > 0 && Date.now() < patienceUntil;
+      disturbed &&
+      attempt === 0 &&
+      scenario !== 'memory' &&
+      // A second attempt on the same fleet failed to pair its peers (see bench/README.md, fleet mode).
+      !scenario.startsWith('fleet_') &&
+      retryBudget > 0 &&
+      Date.now() < patienceUntil;
     // A retry that fails (seen once, under heavy outside load) must not fail the benchmark when the
     // first attempt measured: keep that one, disturbed as it was, and report the failed retry.
     const retryFailed = !outcome.ok && attempt > 0;
@@ -893,8 +1226,11 @@ function brief({ scenario, result: r }) {
   switch (scenario) {
     case 'throughput':
     case 'throughput_big':
-      return `${r.msgs_per_s} msgs/s ${cpu}`;
+    case 'secure_throughput':
+    case 'fleet_throughput':
+      return `${r.msgs_per_s} msgs/s, ${r.cpu_us_per_msg} µs CPU/msg ${cpu}`;
     case 'latency':
+    case 'fleet_latency':
       return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms, p99.9 ${r.p999_ms} ms, ${r.samples} samples ${cpu}`;
     case 'memory':
       return (
@@ -902,9 +1238,10 @@ function brief({ scenario, result: r }) {
         `${r.kb_per_connection_max} at ${r.connections_max} (${r.readings.map((x) => `${x.connections}: ${x.rss_kb} KB`).join(', ')}) ${cpu}`
       );
     case 'connect':
-      return `${r.joins_per_s} joins/s, ${r.failed} failed ${cpu}`;
+      return `${r.joins_per_s} joins/s, ${r.cpu_us_per_join} µs CPU/join, ${r.failed} failed ${cpu}`;
     case 'firstmsg':
-      return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over ${r.cycles} ${cpu}`;
+    case 'secure_firstmsg':
+      return `p50 ${r.p50_ms} ms, p99 ${r.p99_ms} ms over ${r.cycles}, ${r.cpu_us_per_cycle} µs CPU/cycle ${cpu}`;
     default:
       return JSON.stringify(r);
   }

@@ -1,20 +1,20 @@
+// First: the heap policy must hold before any other module allocates (see gc-policy.ts).
+import './gc-policy.js';
 import cluster from 'node:cluster';
 import { type App, buildApp } from './app.js';
 import { prepareResources, StartupError } from './bootstrap.js';
 import { BrokerUnavailableError } from './cluster/create-cluster.js';
 import { type Config, ConfigError, loadConfig } from './config/config.js';
 import { readEnvironment, unknownDotenvVariables } from './config/environment.js';
-import { disableAllocationSitePretenuring } from './gc-policy.js';
 import { listenUrls } from './listen-urls.js';
 import { createLogger } from './logger.js';
+import { openFileReport, readOpenFileLimit } from './open-file-limit.js';
 import { isPoolPrimary, runWorkerPool } from './worker-pool.js';
 
 /** Exit within 10 s of SIGTERM/SIGINT even if something hangs (CONTRACT.md "Shutdown"). */
 const HARD_EXIT_MS = 9_500;
 
 async function main(): Promise<void> {
-  // Before any traffic: see gc-policy.ts (the p99 stall of 13-19 ms under steady load).
-  disableAllocationSitePretenuring();
   let config: Config;
   try {
     config = loadConfig(readEnvironment());
@@ -104,6 +104,11 @@ async function main(): Promise<void> {
       },
       `signaling server listening on ${first}${others.length > 0 ? ` (on the LAN: ${others.join(', ')})` : ''}`,
     );
+    const limit = readOpenFileLimit();
+    if (limit !== null) {
+      const report = openFileReport(limit, config);
+      log[report.level](report.fields, report.message);
+    }
     log.flush();
   } catch (error) {
     process.stderr.write(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}\n`);

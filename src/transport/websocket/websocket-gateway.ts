@@ -140,7 +140,7 @@ export class WebSocketGateway {
   }
 
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => {});
+    socket.on('error', ignoreSocketError);
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const dialect = this.#deps.dialects.find((d) => d.serves(path));
     if (!dialect) {
@@ -159,7 +159,7 @@ export class WebSocketGateway {
       (client) => {
         if (client === null) return;
         this.#wss.handleUpgrade(req, socket, head, (ws) => {
-          void this.#onSocket(ws, req, client, dialect, path);
+          void this.#onSocket(ws, socket, req, client, dialect, path);
         });
       },
       (error: unknown) => {
@@ -171,6 +171,7 @@ export class WebSocketGateway {
 
   async #onSocket(
     ws: WebSocket,
+    socket: Duplex,
     req: IncomingMessage,
     client: ClientAddress,
     dialect: Dialect,
@@ -179,7 +180,15 @@ export class WebSocketGateway {
     const { events, liveness, now } = this.#deps;
     this.#sockets += 1;
     ws.pause();
-    const connection = new ClientConnection(ws, client, now(), this.#sendBufferLimit, events, this.#traffic);
+    const connection = new ClientConnection(
+      ws,
+      client,
+      now(),
+      this.#sendBufferLimit,
+      events,
+      this.#traffic,
+      socket,
+    );
     connection.farewell = dialect.farewell ?? null;
     let session: DialectSession | null = null;
     ws.on('error', (error: Error & { code?: string }) => {
@@ -252,6 +261,13 @@ export class WebSocketGateway {
     ws.resume();
   }
 }
+
+/**
+ * A socket error before or after the upgrade ends in 'close', which cleans up. A module-level
+ * function, not an arrow in `#onUpgrade`: the arrow shared that function's closure context, so every
+ * open socket kept its upgrade request (headers and all) alive, ~1.5 KB per connection.
+ */
+function ignoreSocketError(): void {}
 
 /** Payload bytes of one message as ws hands it over (one Buffer for text frames). */
 function rawLength(data: RawData): number {
