@@ -215,6 +215,12 @@ export class RedisBroker implements Broker, FleetState {
    * restarted Redis forgot, and announces each change to the room.
    */
   async repair(): Promise<void> {
+    // A join in flight is indexed but not yet held: it would look stale and be removed.
+    const resumeJoins = await this.#membership?.pauseJoins();
+    await this.#repair().finally(() => resumeJoins?.());
+  }
+
+  async #repair(): Promise<void> {
     const held = this.#membership?.heldMembers() ?? new Map<RoomId, readonly MemberInfo[]>();
     const index = this.#indexKey(this.instanceId);
     const stale = new Set(await this.#redis.smembers(index));

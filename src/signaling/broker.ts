@@ -95,6 +95,11 @@ export interface LocalMembership {
   heldMembers(): ReadonlyMap<RoomId, readonly MemberInfo[]>;
   /** Shared state may have changed unseen: re-read each room and tell local peers who came and went. */
   resync(): Promise<void>;
+  /**
+   * Holds new joins back and resolves, with the function that lets them go on, once the joins in
+   * flight are done: a repair then sees every member this instance holds, none half-joined.
+   */
+  pauseJoins(): Promise<() => void>;
 }
 
 /**

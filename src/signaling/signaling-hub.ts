@@ -28,6 +28,11 @@ export class SignalingHub implements LocalMembership {
   /** Peers closed by a kick or a room close: their leave is `kicked` whatever code the client echoes. */
   readonly #kicked = new WeakSet<Peer>();
   #localPeerCount = 0;
+  /** Joins wait here while a repair holds them back (`pauseJoins`). */
+  #joinGate: Promise<void> = Promise.resolve();
+  /** Joins between the gate and their end; a repair waits until none is left. */
+  #joinsInFlight = 0;
+  #joinsIdle: Array<() => void> = [];
 
   constructor(deps: SignalingHubDeps) {
     this.#deps = deps;
@@ -60,8 +65,12 @@ export class SignalingHub implements LocalMembership {
     let member: MemberInfo = { peerId: peer.id, username: peer.username, joinedAt: this.#deps.now() };
     const announce = options.announce ?? true;
     let inBroker = false;
+    let counted = false;
     try {
       await room.ready;
+      await this.#joinGate;
+      this.#joinsInFlight += 1;
+      counted = true;
       // A resumed peer is listed first: it must see every event from its `resumed` marker on.
       if (!announce) this.#list(room, peer);
       const outcome = await (admit?.(member) ??
@@ -100,10 +109,29 @@ export class SignalingHub implements LocalMembership {
       if (inBroker) await this.#deps.broker.leave(roomId, peer.id).catch(() => false);
       return { ok: false, reason: 'unavailable' };
     } finally {
+      if (counted) this.#joinSettled();
       room.pendingJoins -= 1;
       if (room.pendingJoins === 0) room.departed.clear();
       this.#releaseIfEmpty(roomId, room);
     }
+  }
+
+  async pauseJoins(): Promise<() => void> {
+    let release!: () => void;
+    const paused = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const before = this.#joinGate;
+    this.#joinGate = before.then(() => paused);
+    await before;
+    while (this.#joinsInFlight > 0) await new Promise<void>((resolve) => this.#joinsIdle.push(resolve));
+    return release;
+  }
+
+  #joinSettled(): void {
+    this.#joinsInFlight -= 1;
+    if (this.#joinsInFlight > 0) return;
+    for (const wake of this.#joinsIdle.splice(0)) wake();
   }
 
   /** Removes `peer` (closed, dropped or timed out) and tells the others `peer_left`. Idempotent. */

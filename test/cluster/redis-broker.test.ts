@@ -82,7 +82,11 @@ if (!available) {
       const survivor = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, heartbeatMs: 60_000 });
       const room = 'rejoin' as RoomId;
       const held = { peerId: 'still-here', username: null, joinedAt: 1 };
-      cutOff.bindLocalMembership({ heldMembers: () => new Map([[room, [held]]]), resync: async () => {} });
+      cutOff.bindLocalMembership({
+        heldMembers: () => new Map([[room, [held]]]),
+        resync: async () => {},
+        pauseJoins: async () => () => {},
+      });
       try {
         await cutOff.join(room, held, 5);
         const events: string[] = [];

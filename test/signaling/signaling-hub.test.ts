@@ -217,3 +217,44 @@ describe('SignalingHub with a broker whose join reply races its events', () => {
     assert.equal(a.ofType('error')[0]?.code, 'unknown_peer');
   });
 });
+
+describe('SignalingHub.pauseJoins (a fleet repair)', () => {
+  test('a repair during a join in flight waited for it: the member is held, never taken for stale', async () => {
+    const broker = new MemoryBroker(() => 1000);
+    let finishJoin!: () => void;
+    const slowJoin = new Promise<void>((resolve) => {
+      finishJoin = resolve;
+    });
+    const join = broker.join.bind(broker);
+    let brokerJoins = 0;
+    broker.join = async (...args) => {
+      brokerJoins += 1;
+      if (brokerJoins === 1) await slowJoin;
+      return join(...args);
+    };
+    const { hub } = makeHub(10, broker);
+    const joining = hub.join(room, new FakePeer('a'));
+    await new Promise((resolve) => setImmediate(resolve));
+    let paused = false;
+    const pausing = hub.pauseJoins().then((release) => {
+      paused = true;
+      return release;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(paused, false, 'the repair waits for the join in flight');
+    finishJoin();
+    assert.deepEqual(await joining, { ok: true });
+    const release = await pausing;
+    assert.deepEqual(
+      [...(hub.heldMembers().get(room) ?? [])].map((m) => m.peerId),
+      ['a'],
+      'the repair sees the joined member',
+    );
+    const later = hub.join(room, new FakePeer('b'));
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(brokerJoins, 1, 'a join that starts during the repair waits for it');
+    release();
+    assert.deepEqual(await later, { ok: true });
+    assert.equal(brokerJoins, 2);
+  });
+});
