@@ -26,9 +26,10 @@ export class ClientConnection {
   username: string | null = null;
   /** Token expiry in ms since the epoch, or null without a token. */
   tokenExpiresAt: number | null = null;
-  /** The token's `iat` (seconds), or null without a token: a later password change revokes it. */
-  tokenIssuedAt: number | null = null;
-  /** The verified token's claims (room limits, for the join gate), or null without a token. */
+  /**
+   * The verified token's claims (room limits for the join gate, `iat` for revocation), or null
+   * without a token.
+   */
   claims: AccessClaims | null = null;
   /** Set by the liveness monitor before it terminates a silent connection. */
   timedOut = false;
@@ -69,19 +70,9 @@ export class ClientConnection {
 
   /** Sends one text frame (a JSON string or its UTF-8 bytes); dropped silently once closing. */
   send(frame: string | Uint8Array): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
-    if (this.ws.bufferedAmount > this.#sendBufferLimit) {
-      this.#events.emit('slow_consumer', this.eventFields());
-      this.ws.terminate();
-      return;
-    }
-    this.#corkForTick();
+    if (!this.#readyToSend()) return;
     this.ws.send(frame, TEXT_FRAME);
-    const traffic = this.#traffic;
-    if (traffic !== null) {
-      traffic.messagesOut += 1;
-      traffic.bytesOut += typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength;
-    }
+    this.#counted(typeof frame === 'string' ? Buffer.byteLength(frame) : frame.byteLength);
   }
 
   /**
@@ -89,20 +80,29 @@ export class ClientConnection {
    * bytes and this recipient's `,"seq":n}`. Same checks and counting as `send`.
    */
   sendParts(head: Uint8Array, tail: Uint8Array): void {
-    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (!this.#readyToSend()) return;
+    this.ws.send(head, FIRST_FRAGMENT);
+    this.ws.send(tail, LAST_FRAGMENT);
+    this.#counted(head.byteLength + tail.byteLength);
+  }
+
+  /** False once closing, or after dropping a client too slow to keep; else corks for this tick. */
+  #readyToSend(): boolean {
+    if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.ws.bufferedAmount > this.#sendBufferLimit) {
       this.#events.emit('slow_consumer', this.eventFields());
       this.ws.terminate();
-      return;
+      return false;
     }
     this.#corkForTick();
-    this.ws.send(head, FIRST_FRAGMENT);
-    this.ws.send(tail, LAST_FRAGMENT);
+    return true;
+  }
+
+  #counted(bytes: number): void {
     const traffic = this.#traffic;
-    if (traffic !== null) {
-      traffic.messagesOut += 1;
-      traffic.bytesOut += head.byteLength + tail.byteLength;
-    }
+    if (traffic === null) return;
+    traffic.messagesOut += 1;
+    traffic.bytesOut += bytes;
   }
 
   #corkForTick(): void {
