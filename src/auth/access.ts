@@ -58,11 +58,10 @@ export class AccessVerifier {
     // Fails open when the broker cannot answer: joins and room routes fail on their own then.
     if (this.#denied && (await this.#denied(result.claims.jti).catch(() => false))) return refused('denied');
     const expiresAt = result.claims.exp * 1000;
-    // A backend-minted token (a `scope` claim) stands for a user of the application, not of the file.
+    const problem = this.stillValid(result.claims);
+    if (problem !== null) return refused(problem);
     if (result.claims.limits?.scope)
       return { ok: true, user: backendUser(result.claims), claims: result.claims, expiresAt };
-    const problem = this.stillValid(result.claims.sub, result.claims.iat);
-    if (problem !== null) return refused(problem);
     const user = this.#users.find(result.claims.sub)!;
     return {
       ok: true,
@@ -73,12 +72,15 @@ export class AccessVerifier {
   }
 
   /**
-   * Whether a verified token of `username` issued at `issuedAt` (seconds, the `iat` claim) still
-   * grants access under the current users: null when it does, else why not. Open connections are
-   * checked again with it whenever the users file changes.
+   * Whether a verified token still grants access under the current users: null when it does, else
+   * why not. Open connections are checked again with it whenever the users file changes. A
+   * backend-minted token (a `scope` claim) stands for a user of the application, not of the file:
+   * users-file changes never revoke it (its revocation is the deny list).
    */
-  stillValid(username: string, issuedAt: number): AccessRefusal | null {
-    const user = this.#users.find(username);
+  stillValid(claims: Pick<AccessClaims, 'sub' | 'iat' | 'limits'>): AccessRefusal | null {
+    if (claims.limits?.scope) return null;
+    const issuedAt = claims.iat;
+    const user = this.#users.find(claims.sub);
     if (!user || user.disabled) return 'unknown_user';
     // `iat` has whole seconds and the change time is written rounded down to the second, so a token
     // issued in the same second as the change is kept (it may be the first one after it).

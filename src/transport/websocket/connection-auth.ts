@@ -45,7 +45,6 @@ export class ConnectionAuth {
     if (access.ok) {
       connection.username = access.claims.sub;
       connection.tokenExpiresAt = access.expiresAt;
-      connection.tokenIssuedAt = access.claims.iat;
       connection.claims = access.claims;
       return true;
     }
@@ -70,7 +69,7 @@ export class ConnectionAuth {
       return { ok: false, reason, closed: true };
     }
     connection.tokenExpiresAt = access.expiresAt;
-    connection.tokenIssuedAt = access.claims.iat;
+    connection.claims = access.claims;
     return { ok: true, expiresIn: Math.max(0, Math.floor((access.expiresAt - this.#deps.now()) / 1000)) };
   }
 
@@ -80,12 +79,8 @@ export class ConnectionAuth {
    * `REQUIRE_AUTH`; connections without a token are never revoked.
    */
   revokedReason(connection: ClientConnection): string | null {
-    if (!this.#deps.requireAuth || connection.username === null || connection.tokenIssuedAt === null)
-      return null;
-    // A backend-minted token's user is the application's, not the users file's: its revocation is
-    // the deny list (`POST /api/tokens/revoke`), never a users-file change.
-    if (connection.claims?.limits?.scope) return null;
-    const refusal = this.#deps.access.stillValid(connection.username, connection.tokenIssuedAt);
+    if (!this.#deps.requireAuth || connection.claims === null) return null;
+    const refusal = this.#deps.access.stillValid(connection.claims);
     return refusal === null ? null : AccessVerifier.detail(refusal);
   }
 
