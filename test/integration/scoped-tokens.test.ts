@@ -4,6 +4,7 @@ import { PassThrough } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { parseTokenLimits, roomAllowed } from '../../src/auth/token-limits.js';
+import { updateUsersFile } from '../../src/auth/users-file.js';
 import { runTokenCli } from '../../src/cli/token.js';
 import { backendToken, mintHs256 } from '../helpers/backend.js';
 import { ROOT, randomKey } from '../helpers/secure.js';
@@ -94,6 +95,13 @@ describe('backend-minted room-scoped tokens', () => {
     await join('lobby', token);
     assert.equal((await open('teams', token).closed).code, 4403);
     assert.equal((await open('lobby2', token).closed).code, 4403);
+  });
+
+  test('a change of the users file never closes a scoped token’s connection (its user is not in the file)', async () => {
+    const joined = await join('users-change', backendToken(KEY, 'app-user-7'));
+    await updateUsersFile(server.config.usersFile, (users) => users.filter((u) => u.username !== 'user2'));
+    await server.app.reload();
+    await joined.client.expectAlive();
   });
 
   test('a scoped token needs no users-file entry; a plain token for an unknown user still gets 4401', async () => {
