@@ -14,6 +14,7 @@ import { LoginLimiter } from './security/login-limiter.js';
 import { UnblockRequests } from './security/unblock-requests.js';
 import type { Broker } from './signaling/broker.js';
 import { PeerSessions } from './signaling/peer-sessions.js';
+import { RelayArena } from './signaling/relay-arena.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
 import { iceGrant, registerIceRoutes } from './transport/ice-servers.js';
 import { registerLoginRoutes } from './transport/login-routes.js';
@@ -74,6 +75,7 @@ export function createPeerSessions(
     hub: parts.hub,
     broker: parts.broker,
     graceMs: config.resumeGraceSeconds * 1000,
+    arena: new RelayArena(config.resumeHistoryBytes),
     now,
     randomId: parts.randomId,
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),

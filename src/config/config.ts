@@ -118,6 +118,7 @@ const ENVIRONMENT = z.object({
   RESUME_GRACE_SECONDS: withDefault('30', integer(0, 3600)),
   RESUME_BUFFER_MESSAGES: withDefault('100', integer(1, 100_000)),
   RESUME_BUFFER_BYTES: withDefault('262144', integer(1024, 64 * 1024 * 1024)),
+  RESUME_HISTORY_BYTES: withDefault('16777216', integer(64 * 1024, 1024 * 1024 * 1024)),
   SHUTDOWN_TIMEOUT: withDefault('8', integer(1, 9)),
   METRICS_TOKEN: secretText.optional(),
   METRICS_PORT: integer(1, 65535).optional(),
@@ -182,6 +183,8 @@ const CONFIG = ENVIRONMENT.transform((env) =>
     resumeGraceSeconds: env.RESUME_GRACE_SECONDS,
     resumeBufferMessages: env.RESUME_BUFFER_MESSAGES,
     resumeBufferBytes: env.RESUME_BUFFER_BYTES,
+    /** Size of the one ring that keeps recently delivered relays for resumes, shared by all peers. */
+    resumeHistoryBytes: env.RESUME_HISTORY_BYTES,
     shutdownTimeoutSeconds: env.SHUTDOWN_TIMEOUT,
     /** Bearer token `GET /metrics` requires; null leaves it open (protect it at the network). */
     metricsToken: env.METRICS_TOKEN ?? null,

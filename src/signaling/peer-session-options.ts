@@ -1,6 +1,7 @@
 import type { Broker, JoinOptions } from './broker.js';
 import type { Peer } from './peer.js';
 import type { PeerId } from './protocol.js';
+import type { RelayArena } from './relay-arena.js';
 import type { IceGrant } from './session-protocol.js';
 import type { SignalingHub } from './signaling-hub.js';
 
@@ -10,6 +11,8 @@ export interface PeerSessionsDeps {
   readonly broker: Pick<Broker, 'sessions' | 'publish'>;
   /** How long a dropped peer stays resumable (`RESUME_GRACE_SECONDS`); 0 turns resume off. */
   readonly graceMs: number;
+  /** Where delivered relays are kept for a resume (one ring for the process). */
+  readonly arena?: RelayArena;
   readonly now: () => number;
   readonly randomId: () => string;
   readonly sleep: (ms: number) => Promise<void>;

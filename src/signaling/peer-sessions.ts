@@ -2,6 +2,7 @@ import { CloseCode, ResumeRefusal } from './errors.js';
 import type { Peer } from './peer.js';
 import type { FreshJoin, OpenResult, PeerSessionsDeps, ResumeRequest } from './peer-session-options.js';
 import type { PeerId } from './protocol.js';
+import { RelayArena } from './relay-arena.js';
 import type { RoomId } from './room-id.js';
 import { type ResumePlan, SessionPeer } from './session-peer.js';
 import { type JoinedSessionFields, newToken, parseToken, RESUMABLE_CLOSE_CODES } from './session-protocol.js';
@@ -28,9 +29,11 @@ export class PeerSessions {
   readonly #local = new Map<string, SessionPeer>();
   readonly #markers = new WeakMap<SessionPeer, () => void>();
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #arena: RelayArena;
 
   constructor(deps: PeerSessionsDeps) {
     this.#deps = deps;
+    this.#arena = deps.arena ?? new RelayArena();
   }
 
   /** Joins `roomId`, resuming the session `resume` names when it can; the peer's connection is `sinkFor(id)`. */
@@ -189,6 +192,7 @@ export class PeerSessions {
       epoch: this.#deps.randomId(),
       tokenHash,
       limits,
+      arena: this.#arena,
     });
     peer.onSessionEvent = (event) => {
       if (event.phase === 'detached') this.#markers.get(peer)?.();

@@ -1,7 +1,10 @@
+import { Buffer } from 'node:buffer';
 import type { SessionEvent } from './broker.js';
+import { DeliveredHistory } from './delivered-history.js';
 import type { CloseCode } from './errors.js';
 import type { Peer } from './peer.js';
 import type { EncodedRelay, PeerId, ServerMessage } from './protocol.js';
+import { type RelayArena, relayByteLength } from './relay-arena.js';
 import { relayHead, seqTail } from './session-protocol.js';
 import type { ClaimOutcome, SequencedRelay, SessionLimits } from './session-store.js';
 
@@ -28,12 +31,11 @@ export class SessionPeer implements Peer {
   readonly id: PeerId;
   readonly username: string | null;
   readonly #sink: Peer;
-  readonly #limits: SessionLimits;
+  readonly #arena: RelayArena;
+  readonly #history: DeliveredHistory;
   #mode: SessionPeerMode;
   #epoch: string;
   #seq = 0;
-  #history: SequencedRelay[] = [];
-  #historyBytes = 0;
   #afterMarker = false;
   #queue: Array<ServerMessage | { readonly relay: EncodedRelay }> = [];
   #replay: SequencedRelay[] = [];
@@ -46,7 +48,13 @@ export class SessionPeer implements Peer {
     id: PeerId,
     username: string | null,
     sink: Peer,
-    options: { mode: 'live' | 'pending'; epoch: string; tokenHash: string; limits: SessionLimits },
+    options: {
+      mode: 'live' | 'pending';
+      epoch: string;
+      tokenHash: string;
+      limits: SessionLimits;
+      arena: RelayArena;
+    },
   ) {
     this.id = id;
     this.username = username;
@@ -54,7 +62,8 @@ export class SessionPeer implements Peer {
     this.#mode = options.mode;
     this.#epoch = options.epoch;
     this.tokenHash = options.tokenHash;
-    this.#limits = options.limits;
+    this.#arena = options.arena;
+    this.#history = new DeliveredHistory(options.arena, options.limits);
   }
 
   get mode(): SessionPeerMode {
@@ -97,7 +106,7 @@ export class SessionPeer implements Peer {
   /** The marker came: hands over what was numbered; nothing more is kept here. */
   endRecording(): { history: readonly SequencedRelay[]; lastSeq: number } {
     this.#mode = 'ended';
-    return { history: this.#history, lastSeq: this.#seq };
+    return { history: this.#history.entries(), lastSeq: this.#seq };
   }
 
   /** Ends the session here without handing anything over (it left). */
@@ -135,7 +144,7 @@ export class SessionPeer implements Peer {
     this.#mode = 'live';
     this.#sink.send(joined);
     for (const entry of this.#replay) {
-      this.#keep(entry);
+      this.#keep(entry.seq, entry.payload);
       this.#sendNumbered(entry.payload, entry.seq);
     }
     this.#replay = [];
@@ -166,46 +175,21 @@ export class SessionPeer implements Peer {
     }
     const head = relayHead(payload);
     const tail = seqTail(seq);
-    const frame = new Uint8Array(head.length + tail.length);
+    const frame = Buffer.allocUnsafe(head.length + tail.length);
     frame.set(head, 0);
-    frame.set(tail, head.length);
+    frame.write(tail, head.length, 'latin1');
     this.#sink.sendEncoded(frame);
   }
 
   #record(payload: EncodedRelay): number {
     const seq = ++this.#seq;
-    this.#keep({ seq, payload: standalone(payload) });
+    this.#keep(seq, payload);
     return seq;
   }
 
   /** Keeps the newest entries within the limits: the client acknowledges nothing, so keep recent. */
-  #keep(entry: SequencedRelay): void {
-    this.#history.push(entry);
-    this.#historyBytes += entry.payload.length;
-    const { maxMessages, maxBytes } = this.#limits;
-    while (
-      this.#history.length > maxMessages ||
-      (this.#historyBytes > maxBytes && this.#history.length > 1)
-    ) {
-      const dropped = this.#history.shift();
-      if (dropped) this.#historyBytes -= dropped.payload.length;
-    }
+  #keep(seq: number, payload: EncodedRelay): void {
+    const length = relayByteLength(payload);
+    this.#history.add(seq, this.#arena.append(payload, length), length);
   }
-}
-
-let lastShared: Uint8Array | null = null;
-let lastCopy: Uint8Array = new Uint8Array(0);
-
-/**
- * What the history may keep: a small relay encoded in-process is a slice of Node's shared 8 KB
- * allocation pool, and keeping the slice would keep the whole pool alive; such a slice is copied
- * (once for every recipient of a broadcast), so the history holds what its byte limit counts.
- */
-function standalone(payload: EncodedRelay): EncodedRelay {
-  if (typeof payload === 'string' || payload.byteLength === payload.buffer.byteLength) return payload;
-  if (payload !== lastShared) {
-    lastShared = payload;
-    lastCopy = new Uint8Array(payload); // a copy (Buffer#slice would share the pool)
-  }
-  return lastCopy;
 }

@@ -38,9 +38,9 @@ export interface JoinedSessionFields {
   readonly ice_servers_ttl?: number;
 }
 
-/** The bytes `,"seq":<n>}` that end one recipient's copy of a relayed frame. */
-export function seqTail(seq: number): Uint8Array {
-  return utf8.encode(`,"seq":${seq}}`);
+/** `,"seq":<n>}`, the ASCII end of one recipient's copy of a relayed frame (written in as latin1). */
+export function seqTail(seq: number): string {
+  return `,"seq":${seq}}`;
 }
 
 const utf8 = new TextEncoder();

@@ -4,6 +4,7 @@ import { MemoryBroker } from '../../src/cluster/memory-broker.js';
 import type { Peer } from '../../src/signaling/peer.js';
 import { PeerSessions } from '../../src/signaling/peer-sessions.js';
 import type { ClientMessage } from '../../src/signaling/protocol.js';
+import { RelayArena } from '../../src/signaling/relay-arena.js';
 import type { RoomId } from '../../src/signaling/room-id.js';
 import { SignalingHub } from '../../src/signaling/signaling-hub.js';
 import { FakePeer } from '../helpers/fake-peer.js';
@@ -15,7 +16,7 @@ const candidate = (n: number, to: string): ClientMessage => ({
   to,
 });
 
-function setup(graceMs = 30_000) {
+function setup(graceMs = 30_000, arena?: RelayArena) {
   let clock = 1_000_000;
   let ids = 0;
   const broker = new MemoryBroker(() => clock, { maxMessages: 3, maxBytes: 10_000 });
@@ -24,6 +25,7 @@ function setup(graceMs = 30_000) {
     hub,
     broker,
     graceMs,
+    ...(arena ? { arena } : {}),
     now: () => clock,
     randomId: () => {
       ids += 1;
@@ -91,6 +93,43 @@ describe('PeerSessions (core, fake peers)', () => {
     assert.deepEqual(alice.sink.ofType('peer_left'), [{ type: 'peer_left', peer_id: bob.peer.id }]);
     const late = await open(null, { token, lastSeq: 0 });
     assert.equal(late.sink.ofType('joined')[0]?.resume_refused, 'resume_expired');
+  });
+
+  test('delivered relays the shared arena overwrote are a gap: recovered false, the kept ones follow', async () => {
+    // Each relayed candidate is ~75 bytes: a 200-byte ring keeps the last two delivered.
+    const { hub, sessions, open } = setup(30_000, new RelayArena(200));
+    const alice = await open(null);
+    const bob = await open(null);
+    const token = bob.sink.ofType('joined')[0]?.resume_token as string;
+    for (let n = 1; n <= 3; n++) hub.receive(room, alice.peer, candidate(n, bob.peer.id));
+    sessions.closed(room, bob.peer as never, 1006);
+    await sessions.quiesce(1000);
+    const back = await open(null, { token, lastSeq: 0 });
+    const joined = back.sink.ofType('joined')[0];
+    assert.deepEqual([joined?.resumed, joined?.recovered], [true, false]);
+    assert.deepEqual(
+      back.sink.ofType('ice_candidate').map((m) => [m.seq, (m.candidate as { candidate: string }).candidate]),
+      [
+        [2, '2'],
+        [3, '3'],
+      ],
+    );
+  });
+
+  test('a client that got all but the overwritten ones recovers fully', async () => {
+    const { hub, sessions, open } = setup(30_000, new RelayArena(200));
+    const alice = await open(null);
+    const bob = await open(null);
+    const token = bob.sink.ofType('joined')[0]?.resume_token as string;
+    for (let n = 1; n <= 3; n++) hub.receive(room, alice.peer, candidate(n, bob.peer.id));
+    sessions.closed(room, bob.peer as never, 1006);
+    await sessions.quiesce(1000);
+    const back = await open(null, { token, lastSeq: 2 });
+    assert.equal(back.sink.ofType('joined')[0]?.recovered, true);
+    assert.deepEqual(
+      back.sink.ofType('ice_candidate').map((m) => m.seq),
+      [3],
+    );
   });
 
   test('with resume off the connection itself is the peer: no seq, no token, peer_left at once', async () => {

@@ -223,14 +223,15 @@ function peerOf(connection: ClientConnection, id: string): Peer {
 const FRAGMENT_FROM_BYTES = 4096;
 
 /** A relay with this recipient's `seq`: one frame when small, else the shared bytes and the suffix. */
-function sendNumbered(connection: ClientConnection, head: Uint8Array, tail: Uint8Array): void {
+function sendNumbered(connection: ClientConnection, head: Uint8Array, tail: string): void {
   if (head.length >= FRAGMENT_FROM_BYTES) {
-    connection.sendParts(head, tail);
+    connection.sendParts(head, Buffer.from(tail, 'latin1'));
     return;
   }
+  // Pooled and short-lived: every byte is written just below.
   const frame = Buffer.allocUnsafe(head.length + tail.length);
   frame.set(head, 0);
-  frame.set(tail, head.length);
+  frame.write(tail, head.length, 'latin1');
   connection.send(frame);
 }
 
