@@ -45,6 +45,15 @@ const CEILING_ENTRY = join(BENCH_DIR, 'ceiling-relay.mjs');
 // PeerJS server started with its own CLI, as its users do (`peerjs --port ...`).
 const PEERJS_ENTRY = join(ROOT, 'node_modules', 'peer', 'dist', 'bin', 'peerjs.js');
 const PROBE_ENTRY = join(BENCH_DIR, 'eventloop-probe.mjs');
+// The server runs with the node flags `npm start` gives it (also in the Dockerfile and the systemd
+// unit), since that is how it is run; `BENCH_AGAINST_NODE_FLAGS` sets those of an `--against` build.
+const SERVER_NODE_FLAGS = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
+  .scripts.start.split(/\s+/)
+  .filter((word) => word.startsWith('--'));
+const AGAINST_NODE_FLAGS =
+  process.env.BENCH_AGAINST_NODE_FLAGS === undefined
+    ? SERVER_NODE_FLAGS
+    : process.env.BENCH_AGAINST_NODE_FLAGS.split(/\s+/).filter(Boolean);
 const ELD_DIR = join(RESULTS_DIR, 'eld');
 const LOADGEN_ENTRY = join(BENCH_DIR, 'load-generator.mjs');
 const TARGET_CPU = '0';
@@ -348,10 +357,12 @@ async function startTarget(kind, label, scenario, extraEnv = {}) {
     profile && kind === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(RESULTS_DIR, 'profiles')}`] : [];
   const entry =
     kind === 'server'
-      ? [SERVER_ENTRY]
+      ? [...SERVER_NODE_FLAGS, SERVER_ENTRY]
       : kind === 'peerjs'
         ? [PEERJS_ENTRY, '--port', String(port), '--host', '127.0.0.1', '--concurrent_limit', '100000']
-        : [againstEntry ? resolve(againstEntry) : CEILING_ENTRY];
+        : againstEntry
+          ? [...AGAINST_NODE_FLAGS, resolve(againstEntry)]
+          : [CEILING_ENTRY];
   const [file, ...args] = command(TARGET_CPU, ['--import', PROBE_ENTRY, ...profileArgs, ...entry]);
   // stdin stays a pipe: the ceiling exits when it closes, should this harness die without cleanup.
   const child = spawn(file, args, { cwd: ROOT, env, stdio: ['pipe', logFd, logFd] });

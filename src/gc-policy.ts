@@ -15,7 +15,9 @@ import { setFlagsFromString } from 'node:v8';
  * of 13-19 ms. Whether the decision fell depended on allocation history (LOG_LEVEL=info tipped it
  * with 1,000 peers, warn with 2,000), so the only robust fix is not to let V8 make it.
  *
- * 2. A young generation that does not grow (semi-spaces stay at V8's initial 1 MB). Without
+ * 2. A young generation that does not grow past V8's initial size (8 MB of new space in the idle
+ * process; only `node --max-semi-space-size=1` at start makes it smaller, a flag cannot once the heap
+ * exists, and in a quick A/B that cost p99 latency). Without
  * pretenuring, long-lived objects (modules while loading, connections while joining) are copied in
  * the young generation before promotion, and V8 read that survival as a reason to grow it to its
  * maximum (2 x 16 MB) and keep it there: ~11 MB of the idle process's RSS and about a third of the
