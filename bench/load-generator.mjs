@@ -323,6 +323,8 @@ class Client {
     this.templates = null; // pre-built frames, made once the partner's id is known
     this.corked = false;
     this.closing = false;
+    /** Control messages received (type and ids), shown when a room fails to pair. */
+    this.seen = [];
     /** Set by the scenario: called for every relayed (marked) message this client receives. */
     this.onRelay = null;
     this.joined = new Promise((resolve, reject) => {
@@ -391,6 +393,7 @@ class Client {
       stats.unparsable += 1;
       return;
     }
+    if (this.seen.length < 8) this.seen.push(data.toString().slice(0, 200));
     switch (message.type) {
       case 'OPEN': // PeerJS: the id is registered; the partner's id is known beforehand
         this._resolveJoined(message);
@@ -508,7 +511,11 @@ async function openPairs(target, rooms, concurrency, prefix) {
       b.pairWith(a.id);
     }
     pairs.push([a, b]);
-    await withDeadline(Promise.all([a.joined, b.joined, a.paired, b.paired]), 20_000, `room ${roomId}`);
+    await withDeadline(Promise.all([a.joined, b.joined, a.paired, b.paired]), 20_000, `room ${roomId}`).catch(
+      (error) => {
+        throw new Error(`${error.message}; first peer saw ${JSON.stringify(a.seen)}, second ${JSON.stringify(b.seen)}`);
+      },
+    );
   });
   return pairs.flat();
 }

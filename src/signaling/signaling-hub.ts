@@ -87,7 +87,10 @@ export class SignalingHub implements LocalMembership {
       await options.admitted?.(member);
       if (announce) this.#list(room, peer);
       this.#records.set(peer, member);
-      const others = outcome.room.members.filter((m) => m.peerId !== peer.id && !room.departed.has(m.peerId));
+      // The room's view, not the reply alone: a member whose `joined` event arrived while this join
+      // awaited `admitted` was told to the peers listed then, which did not include this one yet.
+      const others: MemberInfo[] = [];
+      for (const m of room.members.values()) if (m.peerId !== peer.id) others.push(m);
       peer.send({
         type: 'joined',
         room_id: roomId,

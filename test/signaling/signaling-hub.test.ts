@@ -39,6 +39,37 @@ describe('SignalingHub', () => {
     assert.equal(b.ofType('peer_joined').length, 0);
   });
 
+  test('a peer whose join awaits its admission still learns of a member that joined meanwhile', async () => {
+    const { hub } = makeHub();
+    const a = new FakePeer('a');
+    const b = new FakePeer('b');
+    let admit!: () => void;
+    const held = new Promise<void>((resolve) => {
+      admit = resolve;
+    });
+    let reachedAdmission!: () => void;
+    const atAdmission = new Promise<void>((resolve) => {
+      reachedAdmission = resolve;
+    });
+    const joiningA = hub.join(room, a, {
+      admitted: async () => {
+        reachedAdmission();
+        await held;
+      },
+    });
+    await atAdmission;
+    // b joins completely (its joined event is delivered) while a is in the broker but not yet listed.
+    assert.deepEqual(await hub.join(room, b), { ok: true });
+    assert.deepEqual(b.ofType('joined')[0]?.peers, ['a']);
+    admit();
+    assert.deepEqual(await joiningA, { ok: true });
+    const told = [
+      ...((a.ofType('joined')[0]?.peers as string[] | undefined) ?? []),
+      ...a.ofType('peer_joined').map((m) => m.peer_id),
+    ];
+    assert.deepEqual(told, ['b'], 'a is told of b exactly once');
+  });
+
   test('omits username in peer_joined for anonymous peers, and lists them with a null username', async () => {
     const { hub } = makeHub();
     const a = new FakePeer('a');
