@@ -513,7 +513,9 @@ async function openPairs(target, rooms, concurrency, prefix) {
     pairs.push([a, b]);
     await withDeadline(Promise.all([a.joined, b.joined, a.paired, b.paired]), 20_000, `room ${roomId}`).catch(
       (error) => {
-        throw new Error(`${error.message}; first peer saw ${JSON.stringify(a.seen)}, second ${JSON.stringify(b.seen)}`);
+        throw new Error(
+          `${error.message}; first peer saw ${JSON.stringify(a.seen)}, second ${JSON.stringify(b.seen)}`,
+        );
       },
     );
   });

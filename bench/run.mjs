@@ -9,7 +9,8 @@
 //                                          the harness: ceiling measured against itself)
 //   --only=a,b       (BENCH_ONLY)          subset of memory,connect,firstmsg,throughput,throughput_big,latency,
 //                                          secure_throughput,secure_firstmsg,fleet_throughput,fleet_latency
-//   (BENCH_REDIS_URL)                      Redis for the fleet scenarios (default redis://127.0.0.1:6379)
+//   (BENCH_REDIS_URL)                      Redis for the fleet scenarios (default: a redis-server of its own,
+//                                          else redis://127.0.0.1:6379)
 //   --peerjs=0       (BENCH_PEERJS=0)      leave PeerJS server (npm peer 1.0.2) out of the comparison
 //   --no-pin         (BENCH_NO_PIN=1)      do not pin with taskset
 //   --profile        (BENCH_PROFILE=1)     write the server's V8 CPU profiles to bench/results/profiles/
@@ -181,7 +182,12 @@ function kindsFor(scenario) {
   return withPeerjs ? ['server', 'ceiling', 'peerjs'] : ['server', 'ceiling'];
 }
 
-const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+// The fleet's Redis: by default a redis-server of the harness's own (no persistence), so that in
+// fleet_latency it can run SCHED_FIFO like the instances and the load generator. A system Redis at
+// normal priority only ran when both FIFO processes slept: it added milliseconds to every hop.
+let REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+/** pid of the harness's own redis-server, when it started one. */
+let benchRedisPid = null;
 
 // The server's rate limiter must never act: 10,000,000 is the highest value its config accepts
 // (src/config/config.ts), ~166k msgs/s per IP with a 10M burst, far above anything sent here.
@@ -428,6 +434,34 @@ async function startFleet(label, scenario) {
     dialect: 'ours',
     tls: false,
   };
+}
+
+/** Starts a private redis-server for the fleet scenarios (unless BENCH_REDIS_URL is set). */
+async function startBenchRedis() {
+  if (process.env.BENCH_REDIS_URL) return;
+  if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status !== 0) return;
+  const port = await freePort();
+  const logFd = openSync(join(LOG_DIR, 'redis.log'), 'w');
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', LOG_DIR],
+    { stdio: ['ignore', logFd, logFd] },
+  );
+  closeSync(logFd);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const previous = REDIS_URL;
+  REDIS_URL = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (await redisReachable()) {
+      benchRedisPid = child.pid;
+      return;
+    }
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  REDIS_URL = previous;
+  console.error('note: the private redis-server did not answer; fleet scenarios use the system Redis');
 }
 
 /** Whether Redis answers at REDIS_URL (a TCP connect and PING); the fleet scenarios need it. */
@@ -1045,6 +1079,7 @@ async function main() {
     console.error('warning: .env exists; variables it sets that are not fixed here (e.g. REDIS_URL) apply');
   }
 
+  if (scenarios.some((s) => s.startsWith('fleet_'))) await startBenchRedis();
   if (scenarios.some((s) => s.startsWith('fleet_')) && !(await redisReachable())) {
     console.error(`note: no Redis at ${REDIS_URL} (BENCH_REDIS_URL); fleet scenarios skipped`);
     scenarios = scenarios.filter((s) => !s.startsWith('fleet_'));
@@ -1097,7 +1132,7 @@ async function main() {
     `latency ${realtimeLatency ? 'under SCHED_FIFO' : 'under normal scheduling'}` +
     `${againstEntry ? `; A/B: the ceiling's slot runs ${againstEntry}` : ''}.\n`;
   const markdown =
-    `${header}\n${table}\n\n${fleetTable ? `Fleet mode (REDIS_URL ${REDIS_URL}, both instances on the target CPU, Redis unpinned; each room's two peers on different instances):\n\n${fleetTable}\n\n` : ''}CPU during the measured part of each scenario, medians (100 % = one core; ` +
+    `${header}\n${table}\n\n${fleetTable ? `Fleet mode (REDIS_URL ${REDIS_URL}${benchRedisPid !== null ? ', a redis-server of its own, SCHED_FIFO in latency' : ''}, both instances on the target CPU, Redis unpinned; each room's two peers on different instances):\n\n${fleetTable}\n\n` : ''}CPU during the measured part of each scenario, medians (100 % = one core; ` +
     `"other" = all other processes on the machine, which disturb the measurement when high), and the ` +
     `targets' event-loop delay there (bench/eventloop-probe.mjs; 1 ms = no delay):\n\n${cpuTable}\n` +
     notes(results, failures, serverLabel);
@@ -1139,6 +1174,9 @@ async function measure(run, scenario, order, targets) {
     // Even under SCHED_FIFO other load still showed in latency's p99 (softirqs, kernel work), so
     // latency waits for quiet and is retried like the others.
     const quiet = await waitForQuiet();
+    // The fleet's Redis is part of the fleet target: it runs at the same priority as the instances.
+    const fifoRedis = realtime && benchRedisPid !== null && order.some((kind) => kind === 'fleet');
+    if (fifoRedis) setRealtime(benchRedisPid, true);
     if (realtime) for (const kind of order) for (const pid of targets[kind].pids) setRealtime(pid, true);
     if (scenario.startsWith('secure_')) targets.server.token = await benchToken();
     let outcome;
@@ -1151,6 +1189,7 @@ async function measure(run, scenario, order, targets) {
       );
     } finally {
       if (realtime) for (const kind of order) for (const pid of targets[kind].pids) setRealtime(pid, false);
+      if (fifoRedis) setRealtime(benchRedisPid, false);
     }
     const attempts = order.map((kind, i) =>
       outcome.ok

@@ -113,9 +113,13 @@ export class RedisBroker implements Broker, FleetState {
     return this.#channels.subscribe(roomId, listener);
   }
 
-  /** Relays go through a script that also buffers them for detached recipients (`RedisSessions`). */
+  /**
+   * Relays go through a script that also buffers them for detached recipients (`RedisSessions`),
+   * batched per room and turn; any other event first sends the room's queued relays.
+   */
   publish(roomId: RoomId, event: RoomEvent): Promise<void> {
     if (event.kind === 'relay') return this.sessions.publishRelay(roomId, event);
+    this.sessions.flushRelays(roomId); // relays queued this turn go first, as they were published first
     return this.#channels.publish(roomId, event);
   }
 
@@ -269,6 +273,7 @@ export class RedisBroker implements Broker, FleetState {
    * when the room empties, and reports the finish when this removal emptied it.
    */
   async #leave(roomId: RoomId, peerId: PeerId): Promise<MemberInfo | null> {
+    this.sessions.flushRelays(roomId);
     const [members, meta] = this.#roomKeys(roomId);
     const [removed, emptied, json] = await this.#redis.signalingLeave(members, meta, peerId);
     if (removed === 1 && emptied === 1) this.#lifecycle?.roomFinished(roomId);

@@ -35,7 +35,7 @@ export class RedisLink {
       const clusterOptions: ClusterOptions = {
         lazyConnect: true,
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        enableAutoPipelining: false, // see the single-node options below
         clusterRetryStrategy: (attempt: number) => Math.min(2000, 100 * 2 ** Math.min(attempt, 5)),
         redisOptions: { ...redisOptions, maxRetriesPerRequest: 1, commandTimeout: COMMAND_TIMEOUT_MS },
       };
@@ -45,7 +45,11 @@ export class RedisLink {
       const redisOptions: RedisOptions = {
         lazyConnect: true,
         enableOfflineQueue: false,
-        enableAutoPipelining: true,
+        // ioredis's auto-pipelining sends the next pipeline only once the previous one was answered:
+        // under load every relay waited a round trip behind the batch before it. Without it each
+        // command is written at once and many are in flight; relays are batched per room by
+        // `RedisSessions` instead.
+        enableAutoPipelining: false,
         maxRetriesPerRequest: 1,
         commandTimeout: COMMAND_TIMEOUT_MS,
         retryStrategy: (attempt: number) => Math.min(2000, 100 * 2 ** Math.min(attempt, 5)),
@@ -94,9 +98,9 @@ export class RedisLink {
     this.#recovered.add(listener);
   }
 
-  /** Calls `listener` with every message of a subscribed channel. */
-  onMessage(listener: (channel: string, message: string) => void): void {
-    this.#subscriber.on(this.#cluster ? 'smessage' : 'message', listener);
+  /** Calls `listener` with every message of a subscribed channel, as the bytes Redis sent. */
+  onMessage(listener: (channel: Buffer, message: Buffer) => void): void {
+    this.#subscriber.on(this.#cluster ? 'smessageBuffer' : 'messageBuffer', listener);
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -109,7 +113,7 @@ export class RedisLink {
     else await this.#subscriber.unsubscribe(channel);
   }
 
-  async publish(channel: string, message: string): Promise<void> {
+  async publish(channel: string, message: string | Buffer): Promise<void> {
     if (this.#cluster) await this.commands.spublish(channel, message);
     else await this.commands.publish(channel, message);
   }

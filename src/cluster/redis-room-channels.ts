@@ -1,6 +1,7 @@
 import type { RoomEvent, RoomEventListener } from '../signaling/broker.js';
 import type { RoomId } from '../signaling/room-id.js';
 import type { RedisLink } from './redis-link.js';
+import { decodeRoomEvent, encodeRoomEvent } from './room-event-codec.js';
 
 /**
  * Room events over Redis pub/sub: one channel per room, `${prefix}events:{roomId}`, whose hash tag
@@ -49,13 +50,9 @@ export class RoomChannels {
     await this.#link.publish(this.#channel(roomId), this.encode(event));
   }
 
-  /** The event as it travels on the channel: JSON text (relay payloads in-process may be bytes). */
-  encode(event: RoomEvent): string {
-    const wire =
-      event.kind === 'relay' && typeof event.payload !== 'string'
-        ? { ...event, payload: textDecoder.decode(event.payload) }
-        : event;
-    return JSON.stringify(wire);
+  /** The event as it travels on the channel (`room-event-codec.ts`). */
+  encode(event: RoomEvent): string | Buffer {
+    return encodeRoomEvent(event);
   }
 
   /** The room's channel name (for scripts that publish on it themselves). */
@@ -68,12 +65,12 @@ export class RoomChannels {
     this.#listeners.clear();
   }
 
-  #dispatch(channel: string, message: string): void {
-    const set = this.#listeners.get(channel);
+  #dispatch(channelBytes: Buffer, message: Buffer): void {
+    const set = this.#listeners.get(channelBytes.toString());
     if (!set) return;
     let event: RoomEvent;
     try {
-      event = JSON.parse(message) as RoomEvent;
+      event = decodeRoomEvent(message);
     } catch (error) {
       this.#onError(error, 'malformed event on the room channel');
       return;
@@ -91,5 +88,3 @@ export class RoomChannels {
     return `${this.#prefix}events:{${roomId}}`;
   }
 }
-
-const textDecoder = new TextDecoder();

@@ -13,20 +13,24 @@ local function publish(channel, message, sharded)
 end
 `;
 
-// KEYS[1] detached set; ARGV: channel, event JSON, from, to ('' for everyone), max messages,
-// max bytes, roomKeys, sharded, ttl ms → peer ids whose buffer just overflowed
+// KEYS[1] detached set; ARGV: channel, max messages, max bytes, roomKeys, sharded, ttl ms, then
+// per relay (in order) the event as published, from, to ('' for everyone) → peer ids whose buffer
+// just overflowed (each once)
 export const RELAY_SCRIPT = `${PUBLISH}
 local overflowed = {}
-if redis.call('SCARD', KEYS[1]) > 0 then
-  for _, peer in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-    if peer ~= ARGV[3] and (ARGV[4] == '' or ARGV[4] == peer) then
-      local s = ARGV[7] .. 'session:' .. peer
+local detached = {}
+if redis.call('SCARD', KEYS[1]) > 0 then detached = redis.call('SMEMBERS', KEYS[1]) end
+for i = 7, #ARGV, 3 do
+  local event, from, to = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  for _, peer in ipairs(detached) do
+    if peer ~= from and (to == '' or to == peer) then
+      local s = ARGV[4] .. 'session:' .. peer
       if redis.call('HGET', s, 'overflow') == '0' then
-        local away = ARGV[7] .. 'away:' .. peer
-        local n = redis.call('RPUSH', away, ARGV[2])
-        redis.call('PEXPIRE', away, ARGV[9])
-        local bytes = redis.call('HINCRBY', s, 'bytes', #ARGV[2])
-        if n > tonumber(ARGV[5]) or bytes > tonumber(ARGV[6]) then
+        local away = ARGV[4] .. 'away:' .. peer
+        local n = redis.call('RPUSH', away, event)
+        redis.call('PEXPIRE', away, ARGV[6])
+        local bytes = redis.call('HINCRBY', s, 'bytes', #event)
+        if n > tonumber(ARGV[2]) or bytes > tonumber(ARGV[3]) then
           redis.call('HSET', s, 'overflow', '1')
           redis.call('DEL', away)
           overflowed[#overflowed + 1] = peer
@@ -34,8 +38,8 @@ if redis.call('SCARD', KEYS[1]) > 0 then
       end
     end
   end
+  publish(ARGV[1], event, ARGV[5])
 end
-publish(ARGV[1], ARGV[2], ARGV[8])
 return overflowed
 `;
 
@@ -117,19 +121,19 @@ return reason
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    sessionRelay(detached: string, ...args: (string | number)[]): Result<string[], Context>;
+    sessionRelay(detached: string, ...args: (string | number | Buffer)[]): Result<string[], Context>;
     sessionDetach(
       members: string,
       detached: string,
       session: string,
-      ...args: (string | number)[]
+      ...args: (string | number | Buffer)[]
     ): Result<number, Context>;
     sessionSeal(session: string, history: string, ...args: (string | number)[]): Result<number, Context>;
     sessionClaim(
       members: string,
       detached: string,
       session: string,
-      ...args: (string | number)[]
+      ...args: (string | number | Buffer)[]
     ): Result<[string, ...unknown[]], Context>;
     sessionExpire(
       detached: string,

@@ -20,6 +20,7 @@ import {
   RELAY_SCRIPT,
   SEAL_SCRIPT,
 } from './redis-session-scripts.js';
+import { decodeRoomEvent } from './room-event-codec.js';
 
 /** What `RedisSessions` needs from the `RedisBroker` it belongs to. */
 export interface RedisSessionsHost {
@@ -27,13 +28,27 @@ export interface RedisSessionsHost {
   readonly sharded: boolean;
   channel(roomId: RoomId): string;
   /** The room event as it travels on the channel (JSON text). */
-  encode(event: RoomEvent): string;
+  encode(event: RoomEvent): string | Buffer;
   /** Removes a member (and the room from the listing when it empties); true when it was there. */
   leave(roomId: RoomId, peerId: PeerId): Promise<boolean>;
   publish(roomId: RoomId, event: RoomEvent): Promise<void>;
   room(roomId: RoomId): Promise<RoomSnapshot | null>;
   /** Adds or removes the member from this instance's index (what a reaper removes if it dies). */
   index(roomId: RoomId, peerId: PeerId, held: boolean): Promise<void>;
+}
+
+/** Relays per script call at most, so one call keeps Redis busy only briefly. */
+const MAX_RELAYS_PER_CALL = 64;
+
+/** Relays of one room queued for one script call, and the promise their publishers hold. */
+class RelayBatch {
+  readonly args: (string | Buffer)[] = [];
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+  readonly done = new Promise<void>((resolve, reject) => {
+    this.resolve = resolve;
+    this.reject = reject;
+  });
 }
 
 /** Sessions looked at per sweep; the rest wait for the next one, so one sweep stays bounded. */
@@ -56,6 +71,9 @@ export class RedisSessions implements SessionStore {
   readonly #host: RedisSessionsHost;
   readonly #onError: (error: unknown, context: string) => void;
   #graceMs = 0;
+  /** Relays waiting for the end of this turn, per room (`publishRelay`). */
+  readonly #pending = new Map<RoomId, RelayBatch>();
+  #flushQueued = false;
 
   constructor(
     redis: RedisCommands,
@@ -78,28 +96,56 @@ export class RedisSessions implements SessionStore {
 
   /**
    * Publishes a relay, appending it to the buffer of each detached recipient in the same step.
-   * Buffers that overflow end their sessions at the next sweep.
+   * Relays to one room queued within one turn of the event loop (a client's burst arrives in one
+   * read) go in one script call, in order: one command instead of one per relay, and no relay can
+   * fall between a session marker and the buffers it starts. Buffers that overflow end their sessions
+   * at the next sweep. Resolves once Redis has published the relay.
    */
-  async publishRelay(roomId: RoomId, event: Extract<RoomEvent, { kind: 'relay' }>): Promise<void> {
-    const { maxMessages, maxBytes } = this.limits;
-    const overflowed = await this.#redis.sessionRelay(
-      this.#key(roomId, 'detached'),
-      this.#host.channel(roomId),
-      this.#host.encode(event),
-      event.from,
-      event.to ?? '',
-      maxMessages,
-      maxBytes,
-      this.#roomKeys(roomId),
-      this.#host.sharded ? '1' : '0',
-      this.#keyTtl(),
-    );
-    if (overflowed.length > 0)
-      await this.#redis.zadd(
-        this.#deadlines(),
-        ...overflowed.flatMap((peerId) => [0, entry(roomId, peerId)]),
-      );
+  publishRelay(roomId: RoomId, event: Extract<RoomEvent, { kind: 'relay' }>): Promise<void> {
+    let batch = this.#pending.get(roomId);
+    if (batch === undefined) {
+      batch = new RelayBatch();
+      this.#pending.set(roomId, batch);
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flushAll);
+      }
+    }
+    batch.args.push(this.#host.encode(event), event.from, event.to ?? '');
+    const done = batch.done;
+    if (batch.args.length >= MAX_RELAYS_PER_CALL * 3) this.flushRelays(roomId);
+    return done;
   }
+
+  /** Sends the room's queued relays now: anything published about the room after them stays after. */
+  flushRelays(roomId: RoomId): void {
+    const batch = this.#pending.get(roomId);
+    if (batch === undefined) return;
+    this.#pending.delete(roomId);
+    const { maxMessages, maxBytes } = this.limits;
+    this.#redis
+      .sessionRelay(
+        this.#key(roomId, 'detached'),
+        this.#host.channel(roomId),
+        maxMessages,
+        maxBytes,
+        this.#roomKeys(roomId),
+        this.#host.sharded ? '1' : '0',
+        this.#keyTtl(),
+        ...batch.args,
+      )
+      .then((overflowed) =>
+        overflowed.length > 0
+          ? this.#redis.zadd(this.#deadlines(), ...overflowed.flatMap((peerId) => [0, entry(roomId, peerId)]))
+          : 0,
+      )
+      .then(batch.resolve, batch.reject);
+  }
+
+  readonly #flushAll = (): void => {
+    this.#flushQueued = false;
+    for (const roomId of [...this.#pending.keys()]) this.flushRelays(roomId);
+  };
 
   async open(roomId: RoomId, record: SessionRecord): Promise<void> {
     const session = this.#key(roomId, `session:${record.member.peerId}`);
@@ -111,6 +157,7 @@ export class RedisSessions implements SessionStore {
   }
 
   async detach(roomId: RoomId, peerId: PeerId, epoch: string, deadline: number): Promise<boolean> {
+    this.flushRelays(roomId); // the peer's last relays go before its `detached` marker
     this.#graceMs = Math.max(this.#graceMs, deadline - Date.now());
     const marker = this.#host.encode({ kind: 'session', peerId, phase: 'detached' });
     const done = await this.#redis.sessionDetach(
@@ -145,6 +192,7 @@ export class RedisSessions implements SessionStore {
   }
 
   async claim(roomId: RoomId, peerId: PeerId, claim: SessionClaim): Promise<ClaimOutcome> {
+    this.flushRelays(roomId);
     await this.#host.index(roomId, peerId, true);
     const marker = this.#host.encode({ kind: 'session', peerId, phase: 'resumed' });
     const reply = await this.#redis.sessionClaim(
@@ -189,7 +237,10 @@ export class RedisSessions implements SessionStore {
         const [seq, payload] = JSON.parse(json) as [number, string];
         return { seq, payload };
       }),
-      away: away.map((json) => (JSON.parse(json) as { payload: string }).payload),
+      away: away.flatMap((entry) => {
+        const event = decodeRoomEvent(entry);
+        return event.kind === 'relay' ? [event.payload] : [];
+      }),
       room,
     };
   }

@@ -45,6 +45,89 @@ if (!available) {
       }
     });
 
+    test('relays published in one turn keep their order around presence and session markers, and fill a detached buffer in order', async () => {
+      const shared = prefix();
+      const limits = { maxMessages: 150, maxBytes: 1 << 20 };
+      const one = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, sessionLimits: limits });
+      const two = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, sessionLimits: limits });
+      const room = 'burst' as RoomId;
+      const member = (peerId: string) => ({ peerId, username: null, joinedAt: 0 });
+      const text = (payload: string | Uint8Array) => Buffer.from(payload).toString();
+      try {
+        assert.equal((await one.join(room, member('a'), 5)).ok, true);
+        // b is held by the publishing instance too: its own instance orders its commands.
+        assert.equal((await one.join(room, member('b'), 5)).ok, true);
+        await one.sessions.open(room, { member: member('b'), tokenHash: 'h' });
+        const seen: string[] = [];
+        const stop = await two.subscribe(room, (e) =>
+          seen.push(e.kind === 'relay' ? text(e.payload) : e.kind === 'session' ? e.phase : e.kind),
+        );
+        // More relays than one script call carries, all in one turn, with presence in between.
+        const sent: Promise<void>[] = [];
+        for (let i = 0; i < 70; i += 1)
+          sent.push(one.publish(room, { kind: 'relay', from: 'a', payload: `m${i}` }));
+        sent.push(one.publish(room, { kind: 'left', peerId: 'x' }));
+        for (let i = 70; i < 100; i += 1)
+          sent.push(one.publish(room, { kind: 'relay', from: 'a', to: 'b', payload: `m${i}` }));
+        // b's connection drops within the same turn: relays queued before it stay before its marker.
+        const detached = one.sessions.detach(room, 'b', 'e1', Date.now() + 60_000);
+        for (let i = 100; i < 130; i += 1)
+          sent.push(one.publish(room, { kind: 'relay', from: 'a', payload: `m${i}` }));
+        await Promise.all(sent);
+        assert.equal(await detached, true);
+        const deadline = Date.now() + 5000;
+        while (seen.length < 132 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        const relays = (from: number, to: number) =>
+          Array.from({ length: to - from }, (_, i) => `m${from + i}`);
+        assert.deepEqual(seen, [
+          ...relays(0, 70),
+          'left',
+          ...relays(70, 100),
+          'detached',
+          ...relays(100, 130),
+        ]);
+        await one.sessions.seal(room, 'b', [], 0);
+        const claim = await two.sessions.claim(room, 'b', {
+          tokenHash: 'h',
+          nextTokenHash: 'h2',
+          username: null,
+          force: false,
+        });
+        assert.equal(claim.ok, true);
+        if (claim.ok)
+          assert.deepEqual(claim.away.map(text), relays(100, 130), 'buffered once each, in order');
+        await stop();
+      } finally {
+        await one.close();
+        await two.close();
+      }
+    });
+
+    test('a burst that overflows a detached buffer mid-call ends the session once, as overflowed', async () => {
+      const shared = prefix();
+      const limits = { maxMessages: 10, maxBytes: 1 << 20 };
+      const one = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, sessionLimits: limits });
+      const room = 'overflow' as RoomId;
+      const member = (peerId: string) => ({ peerId, username: null, joinedAt: 0 });
+      try {
+        await one.join(room, member('a'), 5);
+        await one.join(room, member('b'), 5);
+        await one.sessions.open(room, { member: member('b'), tokenHash: 'h' });
+        assert.equal(await one.sessions.detach(room, 'b', 'e1', Date.now() + 60_000), true);
+        const sent: Promise<void>[] = [];
+        for (let i = 0; i < 40; i += 1)
+          sent.push(one.publish(room, { kind: 'relay', from: 'a', payload: `m${i}` }));
+        await Promise.all(sent);
+        const ended = await one.sessions.sweep(Date.now());
+        assert.deepEqual(
+          ended.map((e) => [e.peerId, e.reason]),
+          [['b', 'resume_overflow']],
+        );
+      } finally {
+        await one.close();
+      }
+    });
+
     test('reaps the members of an instance that stopped heart-beating and announces them as left', async () => {
       const shared = prefix();
       const crashed = await RedisBroker.connect({ url: REDIS_URL, prefix: shared, heartbeatMs: 60_000 });
