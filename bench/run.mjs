@@ -16,6 +16,7 @@
 //   --profile        (BENCH_PROFILE=1)     write the server's V8 CPU profiles to bench/results/profiles/
 //   --against=PATH   (BENCH_AGAINST)       A/B: run `node PATH` (e.g. an earlier build's dist/src/main.js,
 //                                          with the server's environment) in the ceiling's slot
+//   (BENCH_AGAINST_NODE_FLAGS, BENCH_AGAINST_ENV)  node flags / "NAME=value ..." settings of that build
 // Output: a markdown table on stdout; raw JSON and the table under bench/results/ (gitignored).
 // Exit code: 0 when the benchmark ran (even if targets are missed), 1 when it could not measure.
 import { spawn, spawnSync } from 'node:child_process';
@@ -55,6 +56,14 @@ const AGAINST_NODE_FLAGS =
   process.env.BENCH_AGAINST_NODE_FLAGS === undefined
     ? SERVER_NODE_FLAGS
     : process.env.BENCH_AGAINST_NODE_FLAGS.split(/\s+/).filter(Boolean);
+// `BENCH_AGAINST_ENV` ("NAME=value NAME=value"): environment of the `--against` build only, e.g. the
+// same build with another setting as the A/B.
+const AGAINST_ENV = Object.fromEntries(
+  (process.env.BENCH_AGAINST_ENV ?? '')
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 const ELD_DIR = join(RESULTS_DIR, 'eld');
 const LOADGEN_ENTRY = join(BENCH_DIR, 'load-generator.mjs');
 const TARGET_CPU = '0';
@@ -355,6 +364,7 @@ async function startTarget(kind, label, scenario, extraEnv = {}) {
     ...(scenario === 'memory' ? MEMORY_ENV : {}),
     ...(secure ? (kind === 'ceiling' ? CEILING_TLS_ENV : SECURE_ENV) : {}),
     ...extraEnv,
+    ...(kind === 'ceiling' && againstEntry ? AGAINST_ENV : {}),
     PORT: String(port),
     BENCH_WATCH_STDIN: '1',
     BENCH_ELD_DIR: ELD_DIR,
