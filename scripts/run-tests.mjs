@@ -1,6 +1,8 @@
-// Runs every test file under test/ with node's test runner and tsx, so `npm test` needs no build.
+// Runs every test file under test/ with node's test runner and tsx. The tests run the TypeScript
+// sources; dist/ is built first when missing or stale (scripts/ensure-build.mjs), because the tests
+// of what ships as built files (the container's healthcheck script) run those files.
 // Usage: node scripts/run-tests.mjs [filter-substring ...]
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -22,6 +24,8 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
+const build = spawnSync(process.execPath, ['scripts/ensure-build.mjs'], { stdio: 'inherit' });
+if (build.status !== 0) process.exit(build.status ?? 1);
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
