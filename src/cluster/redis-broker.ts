@@ -17,6 +17,7 @@ import { DEFAULT_SESSION_LIMITS } from '../signaling/session-store.js';
 import { type FleetState, InstanceRegistry } from './instance-registry.js';
 import type { RedisBrokerOptions } from './redis-broker-options.js';
 import { type RedisCommands, RedisLink } from './redis-link.js';
+import { rewriteHeldMembers } from './redis-member-repair.js';
 import { RoomChannels } from './redis-room-channels.js';
 import { denyToken, isTokenDenied, readRoom, readRooms } from './redis-room-reads.js';
 import { indexEntry, parseMember, roomExtras, type StoredMember, splitEntry } from './redis-room-records.js';
@@ -213,47 +214,25 @@ export class RedisBroker implements Broker, FleetState {
     await this.#redis.del(index);
   }
 
-  /**
-   * Makes this instance's members in Redis exactly those it holds: drops the ones that left while
-   * Redis was away (ghosts that kept rooms full), re-adds the ones another instance reaped or a
-   * restarted Redis forgot, and announces each change to the room.
-   */
+  /** Makes this instance's members in Redis exactly those it holds (`rewriteHeldMembers`). */
   async repair(): Promise<void> {
     // A join in flight is indexed but not yet held: it would look stale and be removed.
     const resumeJoins = await this.#membership?.pauseJoins();
-    await this.#repair().finally(() => resumeJoins?.());
-  }
-
-  async #repair(): Promise<void> {
-    const held = this.#membership?.heldMembers() ?? new Map<RoomId, readonly MemberInfo[]>();
-    const index = this.#indexKey(this.instanceId);
-    const stale = new Set(await this.#redis.smembers(index));
-    for (const [roomId, members] of held) {
-      const entries = members.map((m) => indexEntry(roomId, m.peerId));
-      for (const entry of entries) stale.delete(entry);
-      if (entries.length > 0) await this.#redis.sadd(index, ...entries);
-      const pairs = members.flatMap((m) => [m.peerId, JSON.stringify({ ...m, instance: this.instanceId })]);
-      const [membersKey, metaKey] = this.#roomKeys(roomId);
-      const [removed, added, started, finished] = await this.#redis.signalingReconcile(
-        membersKey,
-        metaKey,
-        this.instanceId,
-        this.#now(),
-        ...pairs,
-      );
-      if (members.length > 0) await this.#redis.sadd(this.#key('rooms'), roomId);
-      if (started === 1) this.#lifecycle?.roomStarted(roomId, this.#now());
-      if (finished === 1) this.#lifecycle?.roomFinished(roomId);
-      for (const peerId of removed) await this.publish(roomId, { kind: 'left', peerId });
-      for (const peerId of added) {
-        const member = members.find((m) => m.peerId === peerId);
-        if (member) await this.publish(roomId, { kind: 'joined', member });
-      }
-    }
-    for (const entry of stale) {
-      const [roomId, peerId] = splitEntry(entry);
-      if ((await this.#leave(roomId, peerId)) !== null) await this.publish(roomId, { kind: 'left', peerId });
-      await this.#redis.srem(index, entry);
+    try {
+      const held = this.#membership?.heldMembers() ?? new Map<RoomId, readonly MemberInfo[]>();
+      await rewriteHeldMembers(held, {
+        redis: this.#redis,
+        instanceId: this.instanceId,
+        indexKey: this.#indexKey(this.instanceId),
+        roomsKey: this.#key('rooms'),
+        lifecycle: this.#lifecycle,
+        now: this.#now,
+        roomKeys: (roomId) => this.#roomKeys(roomId),
+        leave: (roomId, peerId) => this.#leave(roomId, peerId),
+        publish: (roomId, event) => this.publish(roomId, event),
+      });
+    } finally {
+      resumeJoins?.();
     }
   }
 

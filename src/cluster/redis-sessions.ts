@@ -20,6 +20,7 @@ import {
   RELAY_SCRIPT,
   SEAL_SCRIPT,
 } from './redis-session-scripts.js';
+import { RelayBatches } from './relay-batches.js';
 import { decodeRoomEvent } from './room-event-codec.js';
 
 /** What `RedisSessions` needs from the `RedisBroker` it belongs to. */
@@ -35,20 +36,6 @@ export interface RedisSessionsHost {
   room(roomId: RoomId): Promise<RoomSnapshot | null>;
   /** Adds or removes the member from this instance's index (what a reaper removes if it dies). */
   index(roomId: RoomId, peerId: PeerId, held: boolean): Promise<void>;
-}
-
-/** Relays per script call at most, so one call keeps Redis busy only briefly. */
-const MAX_RELAYS_PER_CALL = 64;
-
-/** Relays of one room queued for one script call, and the promise their publishers hold. */
-class RelayBatch {
-  readonly args: (string | Buffer)[] = [];
-  resolve!: () => void;
-  reject!: (error: unknown) => void;
-  readonly done = new Promise<void>((resolve, reject) => {
-    this.resolve = resolve;
-    this.reject = reject;
-  });
 }
 
 /** Sessions looked at per sweep; the rest wait for the next one, so one sweep stays bounded. */
@@ -71,9 +58,7 @@ export class RedisSessions implements SessionStore {
   readonly #host: RedisSessionsHost;
   readonly #onError: (error: unknown, context: string) => void;
   #graceMs = 0;
-  /** Relays waiting for the end of this turn, per room (`publishRelay`). */
-  readonly #pending = new Map<RoomId, RelayBatch>();
-  #flushQueued = false;
+  readonly #relays = new RelayBatches((roomId, args) => this.#sendRelays(roomId, args));
 
   constructor(
     redis: RedisCommands,
@@ -102,50 +87,32 @@ export class RedisSessions implements SessionStore {
    * at the next sweep. Resolves once Redis has published the relay.
    */
   publishRelay(roomId: RoomId, event: Extract<RoomEvent, { kind: 'relay' }>): Promise<void> {
-    let batch = this.#pending.get(roomId);
-    if (batch === undefined) {
-      batch = new RelayBatch();
-      this.#pending.set(roomId, batch);
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        queueMicrotask(this.#flushAll);
-      }
-    }
-    batch.args.push(this.#host.encode(event), event.from, event.to ?? '');
-    const done = batch.done;
-    if (batch.args.length >= MAX_RELAYS_PER_CALL * 3) this.flushRelays(roomId);
-    return done;
+    return this.#relays.add(roomId, this.#host.encode(event), event.from, event.to ?? '');
   }
 
   /** Sends the room's queued relays now: anything published about the room after them stays after. */
   flushRelays(roomId: RoomId): void {
-    const batch = this.#pending.get(roomId);
-    if (batch === undefined) return;
-    this.#pending.delete(roomId);
-    const { maxMessages, maxBytes } = this.limits;
-    this.#redis
-      .sessionRelay(
-        this.#key(roomId, 'detached'),
-        this.#host.channel(roomId),
-        maxMessages,
-        maxBytes,
-        this.#roomKeys(roomId),
-        this.#host.sharded ? '1' : '0',
-        this.#keyTtl(),
-        ...batch.args,
-      )
-      .then((overflowed) =>
-        overflowed.length > 0
-          ? this.#redis.zadd(this.#deadlines(), ...overflowed.flatMap((peerId) => [0, entry(roomId, peerId)]))
-          : 0,
-      )
-      .then(batch.resolve, batch.reject);
+    this.#relays.flush(roomId);
   }
 
-  readonly #flushAll = (): void => {
-    this.#flushQueued = false;
-    for (const roomId of [...this.#pending.keys()]) this.flushRelays(roomId);
-  };
+  async #sendRelays(roomId: RoomId, relays: (string | Buffer)[]): Promise<void> {
+    const { maxMessages, maxBytes } = this.limits;
+    const overflowed = await this.#redis.sessionRelay(
+      this.#key(roomId, 'detached'),
+      this.#host.channel(roomId),
+      maxMessages,
+      maxBytes,
+      this.#roomKeys(roomId),
+      this.#host.sharded ? '1' : '0',
+      this.#keyTtl(),
+      ...relays,
+    );
+    if (overflowed.length > 0)
+      await this.#redis.zadd(
+        this.#deadlines(),
+        ...overflowed.flatMap((peerId) => [0, entry(roomId, peerId)]),
+      );
+  }
 
   async open(roomId: RoomId, record: SessionRecord): Promise<void> {
     const session = this.#key(roomId, `session:${record.member.peerId}`);
