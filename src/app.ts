@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -24,6 +23,7 @@ import { OriginPolicy } from './security/origin-policy.js';
 import { SecurityEvents } from './security/security-events.js';
 import type { UnblockRequests } from './security/unblock-requests.js';
 import type { PeerSessions } from './signaling/peer-sessions.js';
+import { randomBase64url } from './signaling/random-pool.js';
 import { registerHostGuard } from './transport/host-guard.js';
 import { registerErrorHandlers } from './transport/http-errors.js';
 import { createHttpLayer, type HttpLayer, listenOn } from './transport/http-server.js';
@@ -66,7 +66,7 @@ const WEBHOOK_FLUSH_SHARE = 0.1;
 
 /** 128 random bits, URL-safe: peer ids nobody can guess. */
 export function randomPeerId(): string {
-  return randomBytes(16).toString('base64url');
+  return randomBase64url(16);
 }
 
 /**

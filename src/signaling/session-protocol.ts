@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ResumeRefusal } from './errors.js';
 import type { PeerId } from './protocol.js';
+import { randomBase64url } from './random-pool.js';
 
 /**
  * The protocol's session fields (resume, offsets, ICE servers): additions to `joined` that the
@@ -62,12 +63,12 @@ export function relayHead(payload: string | Uint8Array): Uint8Array {
 
 /** A `resume_token`: the peer id and 192 random bits; only its sha256 is ever stored. */
 export function newToken(peerId: PeerId): { value: string; hash: string } {
-  const value = `${peerId}.${randomBytes(24).toString('base64url')}`;
+  const value = `${peerId}.${randomBase64url(24)}`;
   return { value, hash: hashToken(value) };
 }
 
 function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return hash('sha256', token, 'hex');
 }
 
 /** The peer id a token names and the token's hash, or null when it cannot be a token. */
