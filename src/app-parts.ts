@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { AppDeps } from './app.js';
 import type { AccessVerifier } from './auth/access.js';
+import { loadJose } from './auth/jose-loader.js';
 import { createHashUpgrader } from './auth/password-upgrade.js';
 import { TokenService } from './auth/tokens.js';
 import type { UserRecord } from './auth/user-store.js';
@@ -30,6 +31,8 @@ const LOGINS_IN_FLIGHT_PER_USERNAME = 2;
 
 /** Issues and verifies access tokens with the configured key (and the previous one, verify-only). */
 export function createTokenService(config: Config, deps: AppDeps, now: () => number): TokenService {
+  // Secure mode verifies a token on every connection: load the JWT library now, not on the first.
+  if (config.requireAuth) loadJose().catch(() => {}); // a failed import shows at the first use
   return new TokenService({
     secret: deps.jwtSecret,
     previousSecrets: deps.jwtPreviousSecret ? [deps.jwtPreviousSecret] : [],

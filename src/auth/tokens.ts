@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { errors, type JWTHeaderParameters, jwtVerify, SignJWT } from 'jose';
+import type { JWTHeaderParameters } from 'jose';
+import { loadJose } from './jose-loader.js';
 import { parseTokenLimits, type TokenLimits } from './token-limits.js';
 import type { Role } from './user-store.js';
 
@@ -62,6 +63,7 @@ export class TokenService {
   async issue(username: string, role: Role): Promise<IssuedToken> {
     const now = Math.floor(this.#now() / 1000);
     const expiresIn = this.#options.expireMinutes * 60;
+    const { SignJWT } = await loadJose();
     const token = await new SignJWT({ role })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT', kid: this.#kid })
       .setSubject(username)
@@ -98,6 +100,7 @@ export class TokenService {
   }
 
   async #verifyWith(token: string, secret: Uint8Array): Promise<TokenVerification> {
+    const { errors, jwtVerify } = await loadJose();
     try {
       const { payload } = await jwtVerify(token, secret, {
         algorithms: ['HS256'],

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { SignJWT } from 'jose';
+import { loadJose } from '../auth/jose-loader.js';
 
 /** How long a signature is valid: receivers refuse older requests (replays). */
 export const SIGNATURE_TTL_SECONDS = 300;
@@ -22,7 +22,8 @@ export class RequestSigner {
   }
 
   /** The `Authorization` value for `body`. */
-  authorization(body: string): Promise<string> {
+  async authorization(body: string): Promise<string> {
+    const { SignJWT } = await loadJose();
     const now = Math.floor(this.#now() / 1000);
     return new SignJWT({ sha256: createHash('sha256').update(body).digest('base64') })
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
