@@ -372,6 +372,8 @@ class Client {
       this._rejectJoined(error);
     });
     ws.on('close', (code) => {
+      this.closeCode = code;
+      this.closedAt = performance.now();
       openSockets.delete(ws);
       if (!this.closing) stats.unexpectedCloses += 1;
       this._rejectJoined(new Error(`closed with ${code} before joined`));
@@ -730,6 +732,7 @@ async function memory() {
     const clients = [];
     const readings = [];
     let openedMs = 0;
+    const started0 = performance.now();
     for (const [step, count] of steps.entries()) {
       const started = performance.now();
       const rooms = Math.ceil((count - clients.length) / 2);
@@ -748,7 +751,18 @@ async function memory() {
     const rssHeldKb = readRssKb(target.pid);
     const stillOpen = clients.filter((client) => client.ws.readyState === WebSocket.OPEN).length;
     if (stillOpen !== clients.length) {
-      throw new Error(`${clients.length - stillOpen} of ${clients.length} connections dropped while idle`);
+      const codes = new Map();
+      const steps = new Map();
+      for (const [i, client] of clients.entries()) {
+        if (client.ws.readyState === WebSocket.OPEN) continue;
+        codes.set(client.closeCode, (codes.get(client.closeCode) ?? 0) + 1);
+        const at = `${Math.round((client.closedAt - started0) / 1000)} s`;
+        steps.set(at, (steps.get(at) ?? 0) + 1);
+      }
+      throw new Error(
+        `${clients.length - stillOpen} of ${clients.length} connections dropped while idle ` +
+          `(close codes ${JSON.stringify([...codes])}, closed at ${JSON.stringify([...steps])} after the first connect)`,
+      );
     }
     await closeAll(clients, 120_000);
     const account = newAccount();
