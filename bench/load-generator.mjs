@@ -753,7 +753,7 @@ async function memory() {
     if (stillOpen !== clients.length) {
       const codes = new Map();
       const steps = new Map();
-      for (const [i, client] of clients.entries()) {
+      for (const client of clients) {
         if (client.ws.readyState === WebSocket.OPEN) continue;
         codes.set(client.closeCode, (codes.get(client.closeCode) ?? 0) + 1);
         const at = `${Math.round((client.closedAt - started0) / 1000)} s`;
