@@ -15,6 +15,7 @@ import type { Dialect, DialectSession } from './dialect.js';
 import { type EarlyFrames, readTokenMessage } from './first-message-token.js';
 import type { LivenessMonitor } from './liveness-monitor.js';
 import type { MessageAdmission } from './message-admission.js';
+import { releaseReceivedFragments } from './received-fragments.js';
 import { TrafficCounters } from './traffic-counters.js';
 import type { UpgradeAdmission } from './upgrade-admission.js';
 import { refuseUpgrade } from './upgrade-refusal.js';
@@ -66,6 +67,7 @@ export class WebSocketGateway {
   #accepting = true;
 
   constructor(deps: WebSocketGatewayDeps) {
+    releaseReceivedFragments();
     this.#deps = deps;
     this.#traffic = deps.traffic ?? new TrafficCounters();
     this.#sendBufferLimit = Math.max(MIN_SEND_BUFFER_BYTES, deps.config.maxMessageBytes * 16);
