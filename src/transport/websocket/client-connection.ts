@@ -42,10 +42,9 @@ export class ClientConnection {
   readonly #sendBufferLimit: number;
   readonly #events: SecurityEvents;
   readonly #traffic: TrafficCounters | null;
-  /** The TCP (or TLS) socket under `ws`, corked while frames for it gather within one turn. */
+  /** The TCP (or TLS) socket under `ws`, corked while frames for it gather within one tick. */
   readonly #socket: Writable | null;
-  /** This turn of the event loop: nothing sent yet, one frame sent, or corked for the rest of it. */
-  #turn: 'quiet' | 'sent' | 'corked' = 'quiet';
+  #corked = false;
 
   constructor(
     ws: WebSocket,
@@ -82,16 +81,12 @@ export class ClientConnection {
    */
   sendParts(head: Uint8Array, tail: Uint8Array): void {
     if (!this.#readyToSend()) return;
-    // Both fragments in one writev even as the turn's first frame.
-    const socket = this.#turn === 'corked' ? null : this.#socket;
-    socket?.cork();
     this.ws.send(head, FIRST_FRAGMENT);
     this.ws.send(tail, LAST_FRAGMENT);
-    socket?.uncork();
     this.#counted(head.byteLength + tail.byteLength);
   }
 
-  /** False once closing, or after dropping a client too slow to keep; else batches with this turn's frames. */
+  /** False once closing, or after dropping a client too slow to keep; else corks for this tick. */
   #readyToSend(): boolean {
     if (this.ws.readyState !== WebSocket.OPEN) return false;
     if (this.ws.bufferedAmount > this.#sendBufferLimit) {
@@ -99,7 +94,7 @@ export class ClientConnection {
       this.ws.terminate();
       return false;
     }
-    this.#batchWithTurn();
+    this.#corkForTick();
     return true;
   }
 
@@ -110,36 +105,19 @@ export class ClientConnection {
     traffic.bytesOut += bytes;
   }
 
-  #batchWithTurn(): void {
-    if (this.#socket === null) return;
-    // Frames for one client within one turn (a burst relayed from one read of its partner's socket)
-    // leave in one writev, one TCP segment, instead of one syscall each: the kernel's share of a
-    // relay was ~40 % of its CPU. The first frame of a turn goes out at once (ws corks its header and
-    // payload itself): corking a lone frame only cost a buffered-write record, a writev array and a
-    // tick (with Node's per-tick rejection bookkeeping), ~20 % of what a relay allocated at 5,000
-    // msgs/s, where most clients get one frame a turn. From the second frame on, the socket is corked
-    // until the turn's microtasks run.
-    if (this.#turn === 'quiet') {
-      this.#turn = 'sent';
-      ClientConnection.#touched.push(this);
-      if (ClientConnection.#touched.length === 1) queueMicrotask(ClientConnection.#endTurn);
-    } else if (this.#turn === 'sent') {
-      this.#socket.cork();
-      this.#turn = 'corked';
-    }
+  #corkForTick(): void {
+    if (this.#socket === null || this.#corked) return;
+    // Frames for one client within one tick (a burst relayed from one read of its partner's socket;
+    // joined and presence) leave in one writev, one TCP segment, instead of one syscall each: the
+    // kernel's share of a relay was ~40 % of its CPU. ws's own cork/uncork per frame nests inside.
+    this.#socket.cork();
+    this.#corked = true;
+    process.nextTick(ClientConnection.#uncork, this);
   }
 
-  /** The connections that sent in this turn; one microtask ends the turn for all of them. */
-  static #touched: ClientConnection[] = [];
-
-  static #endTurn(): void {
-    const touched = ClientConnection.#touched;
-    ClientConnection.#touched = [];
-    for (const connection of touched) {
-      const corked = connection.#turn === 'corked';
-      connection.#turn = 'quiet';
-      if (corked) connection.#socket?.uncork();
-    }
+  static #uncork(connection: ClientConnection): void {
+    connection.#corked = false;
+    connection.#socket?.uncork();
   }
 
   /** Closes with `code` after the dialect's farewell; the reason is trimmed to what a close frame holds. */
