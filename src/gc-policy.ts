@@ -13,7 +13,9 @@ import { setFlagsFromString } from 'node:v8';
  * message buffers per scavenge were promoted (promotion rate 99.9 % vs 0 %), the old generation grew
  * ~2 MB/s at 5,000 msgs/s, and incremental marking ran without pause with steps of 11-16 ms: the p99
  * of 13-19 ms. Whether the decision fell depended on allocation history (LOG_LEVEL=info tipped it
- * with 1,000 peers, warn with 2,000), so the only robust fix is not to let V8 make it.
+ * with 1,000 peers, warn with 2,000), so the only robust fix is not to let V8 make it. (The same
+ * arrays also reach the old generation by age, when a connection's next message is slow to come;
+ * transport/websocket/received-fragments.ts empties them, so that path keeps nothing alive either.)
  *
  * 2. A young generation that does not grow past V8's initial size (8 MB of new space in the idle
  * process; only `node --max-semi-space-size=1` at start makes it smaller, a flag cannot once the heap
