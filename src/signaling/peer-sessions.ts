@@ -5,8 +5,9 @@ import type { PeerId } from './protocol.js';
 import { RelayArena } from './relay-arena.js';
 import type { RoomId } from './room-id.js';
 import { type ResumePlan, SessionPeer } from './session-peer.js';
-import { type JoinedSessionFields, newToken, parseToken, RESUMABLE_CLOSE_CODES } from './session-protocol.js';
+import { type JoinedSessionFields, RESUMABLE_CLOSE_CODES } from './session-protocol.js';
 import type { ClaimOutcome, EndedSession, SessionClaim } from './session-store.js';
+import { newToken, parseToken } from './session-tokens.js';
 
 export type { FreshJoin, OpenResult, PeerSessionsDeps, ResumeRequest };
 

@@ -1,7 +1,4 @@
-import { hash } from 'node:crypto';
 import type { ResumeRefusal } from './errors.js';
-import type { PeerId } from './protocol.js';
-import { randomBase64url } from './random-pool.js';
 
 /**
  * The protocol's session fields (resume, offsets, ICE servers): additions to `joined` that the
@@ -59,23 +56,6 @@ export function relayHead(payload: string | Uint8Array): Uint8Array {
   lastPayload = payload;
   lastHead = bytes.subarray(0, bytes.lastIndexOf(0x7d));
   return lastHead;
-}
-
-/** A `resume_token`: the peer id and 192 random bits; only its sha256 is ever stored. */
-export function newToken(peerId: PeerId): { value: string; hash: string } {
-  const value = `${peerId}.${randomBase64url(24)}`;
-  return { value, hash: hashToken(value) };
-}
-
-function hashToken(token: string): string {
-  return hash('sha256', token, 'hex');
-}
-
-/** The peer id a token names and the token's hash, or null when it cannot be a token. */
-export function parseToken(token: string): { peerId: PeerId; hash: string } | null {
-  const dot = token.lastIndexOf('.');
-  if (dot < 1 || dot > 64 || token.length > 200) return null;
-  return { peerId: token.slice(0, dot), hash: hashToken(token) };
 }
 
 /**
