@@ -48,7 +48,9 @@ export class UpgradeAdmission {
       released = true;
       this.#deps.connections.release(client.key);
     };
-    socket.once('close', release);
+    // `on`, not `once`: a socket closes once and `release` is idempotent; `once` would keep a
+    // wrapper state and a bound function per connection.
+    socket.on('close', release);
     if (socket.destroyed) {
       release();
       return null;
