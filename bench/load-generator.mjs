@@ -752,16 +752,16 @@ async function memory() {
     const stillOpen = clients.filter((client) => client.ws.readyState === WebSocket.OPEN).length;
     if (stillOpen !== clients.length) {
       const codes = new Map();
-      const steps = new Map();
+      const closedAt = new Map();
       for (const client of clients) {
         if (client.ws.readyState === WebSocket.OPEN) continue;
         codes.set(client.closeCode, (codes.get(client.closeCode) ?? 0) + 1);
         const at = `${Math.round((client.closedAt - started0) / 1000)} s`;
-        steps.set(at, (steps.get(at) ?? 0) + 1);
+        closedAt.set(at, (closedAt.get(at) ?? 0) + 1);
       }
       throw new Error(
         `${clients.length - stillOpen} of ${clients.length} connections dropped while idle ` +
-          `(close codes ${JSON.stringify([...codes])}, closed at ${JSON.stringify([...steps])} after the first connect)`,
+          `(close codes ${JSON.stringify([...codes])}, closed at ${JSON.stringify([...closedAt])} after the first connect)`,
       );
     }
     await closeAll(clients, 120_000);
